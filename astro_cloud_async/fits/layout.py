@@ -1,0 +1,77 @@
+"""Where an HDU's data lie: sizes from BITPIX, NAXISn, PCOUNT and GCOUNT.
+
+The FITS standard (4.0, section 4.4.1) gives the data size of every conforming HDU as
+``|BITPIX| * GCOUNT * (PCOUNT + NAXIS1 * ... * NAXISn) / 8`` bits, with two special cases:
+a primary HDU with NAXIS = 0 has no data, and random groups (primary, NAXIS1 = 0, GROUPS = T)
+leave NAXIS1 out of the product. Tables add their heap through PCOUNT, so tile-compressed
+images come out right with no special case. Data are padded to whole 2880-byte blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..errors import InvalidHeaderError
+
+__all__ = ["BLOCK", "CARD", "MAX_DATA_SIZE", "data_size", "padded"]
+
+BLOCK = 2880
+CARD = 80
+MAX_DATA_SIZE = 1 << 50
+"""A data size above this (1 PiB) cannot be real: a forged or corrupt NAXISn."""
+
+_BITPIX = frozenset((8, 16, 32, 64, -32, -64))
+
+
+def padded(size: int) -> int:
+    """``size`` rounded up to a whole number of 2880-byte blocks."""
+    return -(-size // BLOCK) * BLOCK
+
+
+def _int(header: Mapping[str, object], key: str, default: int | None = None) -> int:
+    value = header.get(key, default)
+    if value is None:
+        raise InvalidHeaderError(f"required keyword {key} is missing")
+    # bool is an int subclass: NAXIS = T is as wrong as NAXIS = 'abc'.
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise InvalidHeaderError(f"{key} = {value!r} is not an integer")
+    return value
+
+
+def data_size(header: Mapping[str, object], *, max_size: int = MAX_DATA_SIZE) -> int:
+    """The exact number of data bytes that follow ``header`` (padding excluded).
+
+    Raises :class:`InvalidHeaderError` when BITPIX or NAXISn are missing or unusable, or
+    when the size exceeds ``max_size`` (default 1 PiB).
+    """
+    naxis = _int(header, "NAXIS")
+    if naxis < 0 or naxis > 999:
+        raise InvalidHeaderError(f"NAXIS = {naxis} is outside 0..999")
+    if naxis == 0:
+        return 0
+    bitpix = _int(header, "BITPIX")
+    if bitpix not in _BITPIX:
+        raise InvalidHeaderError(f"BITPIX = {bitpix} is not one of 8, 16, 32, 64, -32, -64")
+    primary = "SIMPLE" in header
+    first = 1
+    if primary and _int(header, "NAXIS1") == 0 and header.get("GROUPS") is True:
+        first = 2  # random groups: NAXIS1 = 0 is a marker, not a dimension
+    elements = 1
+    for i in range(first, naxis + 1):
+        n = _int(header, f"NAXIS{i}")
+        if n < 0:
+            raise InvalidHeaderError(f"NAXIS{i} = {n} is negative")
+        elements *= n
+    pcount = _int(header, "PCOUNT", 0)
+    gcount = _int(header, "GCOUNT", 1)
+    if pcount < 0 or gcount < 0:
+        raise InvalidHeaderError(f"PCOUNT = {pcount}, GCOUNT = {gcount}: must not be negative")
+    if primary and first == 1:
+        # A plain primary array has no parameters or groups whatever the header says.
+        pcount, gcount = 0, 1
+    size = abs(bitpix) * gcount * (pcount + elements) // 8
+    if size > max_size:
+        raise InvalidHeaderError(f"data size {size} bytes exceeds the bound of {max_size}")
+    return size

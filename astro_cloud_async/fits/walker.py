@@ -1,0 +1,383 @@
+"""A sans-I/O walker over the HDUs of one FITS object.
+
+Strategy (in the manner of h11): the walker never reads, awaits or seeks. It is fed the bytes
+it asked for and answers with one event at a time:
+
+* :class:`NeedData` ``(start, end)`` -- fetch these bytes (half-open, block-aligned) and
+  :meth:`Walker.feed` them;
+* :class:`HDU` -- one HDU, final: its offsets, sizes, parsed header and whether the object
+  ends before its data do;
+* :class:`EndOfObject` -- the walk is over.
+
+The read policy lives here, because only the walker knows whether a header goes on: the first
+read takes ``first_read`` bytes (a TESS FFI's primary and first image header in one go); a
+header that goes on past the bytes held doubles what it asks for; a jump over data asks
+``next_read`` bytes at the next header. Bytes already held are reused (a small data section
+often leaves the next header in the buffer) and never asked for twice.
+
+An HDU is emitted once what follows it is known (end of object, a valid next header, or
+trailing bytes that start no header), so every event is a final fact. Errors are raised from
+:meth:`Walker.next_event` as :class:`FITSError` subclasses carrying the byte offset; HDUs
+found before an error have already been emitted, so nothing read is lost.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from ..errors import (
+    AstroCloudError,
+    FITSError,
+    HeaderTooLargeError,
+    NotFITSError,
+    TooManyHDUsError,
+    TruncatedHeaderError,
+)
+from .header import Header, parse_header
+from .layout import BLOCK, CARD, MAX_DATA_SIZE, data_size, padded
+
+__all__ = [
+    "DEFAULT_FIRST_READ",
+    "DEFAULT_MAX_HEADER_BYTES",
+    "DEFAULT_MAX_HDUS",
+    "DEFAULT_NEXT_READ",
+    "HDU",
+    "EndOfObject",
+    "Event",
+    "NeedData",
+    "Walker",
+    "walk_bytes",
+    "walk_file",
+]
+
+DEFAULT_FIRST_READ = 10 * BLOCK
+DEFAULT_NEXT_READ = 8 * BLOCK
+DEFAULT_MAX_HEADER_BYTES = 4096 * BLOCK
+DEFAULT_MAX_HDUS = 100_000
+
+_END = b"END     "
+_PRIMARY = b"SIMPLE  ="
+_EXTENSION = b"XTENSION="
+
+
+@dataclass(frozen=True, slots=True)
+class NeedData:
+    """Fetch bytes ``[start, end)`` of the object and feed them to the walker."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class HDU:
+    """One header-data unit: where it lies and its parsed header.
+
+    ``truncated``: the object ends before ``data_offset + data_size``.
+    ``trailing_bytes``: on the last HDU only, bytes after it that start no valid header.
+    """
+
+    index: int
+    header_offset: int
+    data_offset: int
+    data_size: int
+    header: Header
+    truncated: bool = False
+    trailing_bytes: int = 0
+
+    @property
+    def header_size(self) -> int:
+        """Header bytes, END card and padding included."""
+        return self.data_offset - self.header_offset
+
+    @property
+    def end(self) -> int:
+        """Offset just past this HDU's padded data: where the next header starts."""
+        return self.data_offset + padded(self.data_size)
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfObject:
+    """The walk is complete: ``hdu_count`` HDUs in an object of ``object_size`` bytes.
+
+    ``object_size`` is None only when no answer gave the size and the walk ended on bytes
+    that start no header before the end of the object was seen.
+    """
+
+    object_size: int | None
+    hdu_count: int
+
+
+Event = NeedData | HDU | EndOfObject
+
+
+class Walker:
+    """Walks one FITS object's HDUs from bytes it is fed; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        object_size: int | None = None,
+        first_read: int = DEFAULT_FIRST_READ,
+        next_read: int = DEFAULT_NEXT_READ,
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+        max_hdus: int = DEFAULT_MAX_HDUS,
+        max_data_size: int = MAX_DATA_SIZE,
+        url: str | None = None,
+    ) -> None:
+        self._first_read = padded(max(first_read, 1))
+        self._next_read = padded(max(next_read, 1))
+        self._max_header_bytes = padded(max_header_bytes)
+        self._max_hdus = max_hdus
+        self._max_data_size = max_data_size
+        self._url = url
+        self._size = object_size
+        # One contiguous window of held bytes: [_buf_start, _buf_start + len(_buf)).
+        self._buf = bytearray()
+        self._buf_start = 0
+        self._pos = 0  # offset of the next header to read
+        self._end_scanned = 0  # header bytes from _pos already searched for END
+        self._end_at: int | None = None  # absolute offset of the END card of the header at _pos
+        self._pending: HDU | None = None  # found, not yet emitted (what follows is unknown)
+        self._index = 0
+        self._outstanding: NeedData | None = None
+        self._done = False
+        self._error: AstroCloudError | None = None
+
+    # -- facts ----------------------------------------------------------------------------
+
+    @property
+    def object_size(self) -> int | None:
+        """The object's size, once known (given, learnt from a fetch, or found at its end)."""
+        return self._size
+
+    @property
+    def hdu_count(self) -> int:
+        """HDUs found so far."""
+        return self._index
+
+    @property
+    def held(self) -> int:
+        """Bytes held in memory right now."""
+        return len(self._buf)
+
+    # -- input ----------------------------------------------------------------------------
+
+    def feed(self, start: int, data: bytes, *, object_size: int | None = None) -> None:
+        """Give the walker bytes ``[start, start + len(data))`` of the object.
+
+        ``object_size`` is the total size when the answer told it. When it is not given and
+        fewer bytes arrive than the last :class:`NeedData` asked for, the object is taken to
+        end where the bytes end.
+        """
+        if object_size is not None:
+            self._size = object_size
+        need, self._outstanding = self._outstanding, None
+        end = start + len(data)
+        if self._size is None and need is not None and start <= need.start and end < need.end:
+            self._size = end
+        buf_end = self._buf_start + len(self._buf)
+        if self._buf and self._buf_start <= start <= buf_end:
+            # Contiguous with (or overlapping) what we hold: keep only the new part.
+            self._buf += memoryview(data)[buf_end - start :]
+        elif start <= self._pos < end or not self._buf:
+            self._buf = bytearray(data)
+            self._buf_start = start
+            self._end_scanned = 0
+            self._end_at = None
+        self._trim()
+
+    # -- output ---------------------------------------------------------------------------
+
+    def next_event(self) -> Event:
+        """The next thing to do or to know. Raises a :class:`FITSError` subclass."""
+        if self._error is not None:
+            raise self._error
+        if self._done:
+            raise RuntimeError("the walk is over: EndOfObject was already returned")
+        try:
+            event = self._step()
+        except AstroCloudError as err:
+            if self._url is not None:
+                err.with_url(self._url)
+            if self._pending is not None:
+                # Emit what was found before the error; raise on the next call.
+                hdu, self._pending = self._pending, None
+                self._error = err
+                return self._finish(hdu)
+            self._error = err
+            raise
+        if isinstance(event, NeedData):
+            self._outstanding = event
+        elif isinstance(event, EndOfObject):
+            self._done = True
+        return event
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _finish(self, hdu: HDU, trailing: int = 0) -> HDU:
+        """``hdu`` with the facts known once the object's size is known."""
+        truncated = self._size is not None and hdu.data_offset + hdu.data_size > self._size
+        if truncated or trailing:
+            return HDU(
+                hdu.index,
+                hdu.header_offset,
+                hdu.data_offset,
+                hdu.data_size,
+                hdu.header,
+                truncated,
+                trailing,
+            )
+        return hdu
+
+    def _end(self, trailing: int = 0) -> Event:
+        if self._pending is not None:
+            hdu, self._pending = self._pending, None
+            return self._finish(hdu, trailing)
+        return EndOfObject(self._size, self._index)
+
+    def _need(self, start: int, size: int) -> NeedData:
+        end = start + size
+        if self._size is not None:
+            end = min(end, self._size)
+        return NeedData(start, end)
+
+    def _trim(self) -> None:
+        """Drop held bytes before the next header (they will never be needed again)."""
+        drop = self._pos - self._buf_start
+        if drop <= 0:
+            return
+        if drop >= len(self._buf):
+            self._buf = bytearray()
+            self._buf_start = self._pos
+        else:
+            del self._buf[:drop]
+            self._buf_start = self._pos
+
+    def _step(self) -> Event:
+        pos = self._pos
+        size = self._size
+        if size is not None and pos >= size:
+            if self._index == 0 and self._pending is None:
+                raise NotFITSError("empty object: no SIMPLE card", offset=0)
+            return self._end()
+        self._trim()
+        held_from = pos - self._buf_start
+        held = len(self._buf) - held_from if held_from >= 0 else 0
+        if held < CARD:
+            if size is not None and pos + held >= size and held > 0:
+                return self._short_tail(pos, held)
+            if held <= 0 or held_from < 0:
+                read = self._first_read if self._index == 0 else self._next_read
+                return self._need(pos, read)
+            return self._need(self._buf_start + len(self._buf), self._next_read)
+        # The first card says whether a header starts here.
+        first = bytes(self._buf[held_from : held_from + 9])
+        if first != _EXTENSION and not (self._index == 0 and first == _PRIMARY):
+            if self._index == 0:
+                raise NotFITSError("no SIMPLE or XTENSION card at the start", offset=pos)
+            # Bytes after the last HDU that start no header end the walk (as in astropy).
+            return self._end((size - pos) if size is not None else held)
+        if self._end_at is None:
+            found = self._find_end(held_from)
+            if found is not None:
+                self._end_at = self._buf_start + found
+        if self._end_at is None:
+            if held >= self._max_header_bytes:
+                raise HeaderTooLargeError(
+                    f"no END card in the first {self._max_header_bytes} header bytes", offset=pos
+                )
+            if size is not None and pos + held >= size:
+                if self._index == 0:
+                    raise TruncatedHeaderError(
+                        "the object ends inside a header (no END card)", offset=size
+                    )
+                raise TruncatedHeaderError(
+                    f"the object ends inside the header of HDU {self._index} (no END card)",
+                    offset=size,
+                )
+            # Grow geometrically while the header goes on, from where the held bytes end.
+            grow = max(self._next_read, held)
+            grow = min(grow, self._max_header_bytes - held)
+            return self._need(pos + held, padded(grow))
+        if self._pending is not None:
+            # A valid next header follows: the previous HDU is final.
+            hdu, self._pending = self._pending, None
+            return self._finish(hdu)
+        return self._take_header(pos, held_from, self._end_at - self._buf_start)
+
+    def _short_tail(self, pos: int, held: int) -> Event:
+        """Fewer than 80 bytes left at a header position: not a header."""
+        if self._index == 0:
+            raise NotFITSError("object too short to hold a FITS header", offset=pos)
+        return self._end(held)
+
+    def _find_end(self, held_from: int) -> int | None:
+        """Offset (in ``_buf``) of the END card of the header starting at ``held_from``."""
+        buf = self._buf
+        i = held_from + self._end_scanned
+        limit = len(buf) - CARD + 1
+        while True:
+            i = buf.find(_END, i, limit + len(_END) - 1) if i < limit else -1
+            if i < 0:
+                # Remember how far we searched, whole cards only.
+                stop = max(len(buf) - held_from, 0)
+                self._end_scanned = stop - stop % CARD
+                return None
+            off = (i - held_from) % CARD
+            if off == 0:
+                return i
+            i += CARD - off
+
+    def _take_header(self, pos: int, held_from: int, end_card: int) -> Event:
+        if self._index >= self._max_hdus:
+            raise TooManyHDUsError(f"more than {self._max_hdus} HDUs", offset=pos)
+        header_end = end_card + CARD
+        header = parse_header(bytes(self._buf[held_from:header_end]))
+        data_offset = pos + padded(header_end - held_from)
+        try:
+            size = data_size(header, max_size=self._max_data_size)
+        except FITSError as err:
+            err.offset = pos
+            raise
+        hdu = HDU(self._index, pos, data_offset, size, header)
+        self._index += 1
+        self._pending = hdu
+        self._pos = hdu.end
+        self._end_scanned = 0
+        self._end_at = None
+        self._trim()
+        return self._step()
+
+
+def walk_bytes(data: bytes, **options: int) -> list[HDU]:
+    """Walk an object held whole in memory; return its HDUs."""
+    walker = Walker(object_size=len(data), **options)
+    hdus: list[HDU] = []
+    while True:
+        event = walker.next_event()
+        if isinstance(event, NeedData):
+            walker.feed(event.start, data[event.start : event.end])
+        elif isinstance(event, HDU):
+            hdus.append(event)
+        else:
+            return hdus
+
+
+def walk_file(file: str | os.PathLike[str] | BinaryIO, **options: int) -> list[HDU]:
+    """Walk a local file, reading only the blocks the walk needs; return its HDUs."""
+    if isinstance(file, (str, os.PathLike)):
+        with open(file, "rb") as f:
+            return walk_file(f, **options)
+    fd = file.fileno()
+    walker = Walker(object_size=os.fstat(fd).st_size, url=getattr(file, "name", None), **options)
+    hdus: list[HDU] = []
+    while True:
+        event = walker.next_event()
+        if isinstance(event, NeedData):
+            walker.feed(event.start, os.pread(fd, event.end - event.start, event.start))
+        elif isinstance(event, HDU):
+            hdus.append(event)
+        else:
+            return hdus

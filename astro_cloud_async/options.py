@@ -1,0 +1,105 @@
+"""The options shared by ``scan``, ``Client``, ``read_headers`` and the command line.
+
+Names follow s3fs/fsspec habits (``anon``, ``requester_pays``, ``endpoint_url``, ``profile``)
+so that users carry them over unchanged. One frozen dataclass holds them; every entry point
+accepts them as keyword arguments and builds it with :meth:`Options.from_kwargs`, which
+rejects unknown names with a :class:`ConfigurationError` instead of ignoring a typo.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigurationError
+
+__all__ = ["BLOCK", "Options"]
+
+BLOCK = 2880
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Settings for fetching and walking objects. All sizes are in bytes."""
+
+    # Concurrency
+    concurrency: int = 256
+    """Requests in flight at once, over all objects and hosts."""
+    connections_per_host: int = 64
+    """Open connections to any one host (HTTP keep-alive pool bound)."""
+    max_objects_in_flight: int | None = None
+    """Objects being walked at once; default: ``concurrency``."""
+
+    # Read strategy
+    first_read: int = 10 * BLOCK
+    """Size of the first read of an object (a TESS FFI's primary and first image header)."""
+    next_read: int = 8 * BLOCK
+    """Size of a read after jumping over data to the next header."""
+
+    # Retries and time-outs
+    retries: int = 5
+    """Retries after the first attempt of one request (so ``retries + 1`` attempts at most)."""
+    backoff: float = 0.1
+    """Base of the exponential back-off with full jitter, in seconds."""
+    max_backoff: float = 10.0
+    timeout: float = 30.0
+    """Seconds allowed for one request, from sending it to its last byte."""
+    connect_timeout: float = 10.0
+
+    # S3
+    anon: bool = False
+    requester_pays: bool = False
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+
+    # HTTP
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Extra request headers for HTTP(S) stores (e.g. an API token)."""
+    auth: Any = None
+    """An ``aiohttp.BasicAuth`` for HTTP(S) stores."""
+
+    # Listing
+    suffixes: tuple[str, ...] | None = None
+    """Keep only listed keys ending in one of these (e.g. ``(".fits", ".fits.fz")``)."""
+
+    # Bounds
+    max_header_bytes: int = 4096 * BLOCK
+    """An object with no END card within this many header bytes is an error."""
+    max_hdus: int = 100_000
+
+    def __post_init__(self) -> None:
+        for name in ("concurrency", "connections_per_host", "first_read", "next_read"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.retries < 0:
+            raise ConfigurationError(f"retries must be >= 0, got {self.retries}")
+        if self.timeout <= 0 or self.connect_timeout <= 0:
+            raise ConfigurationError("timeouts must be positive")
+        if self.anon and self.requester_pays:
+            raise ConfigurationError("anon=True and requester_pays=True cannot be combined")
+        if isinstance(self.suffixes, str):
+            object.__setattr__(self, "suffixes", (self.suffixes,))
+
+    @classmethod
+    def from_kwargs(cls, options: Options | None = None, /, **kwargs: Any) -> Options:
+        """Build options from keyword arguments, on top of ``options`` when given."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(kwargs) - names)
+        if unknown:
+            raise ConfigurationError(f"unknown option(s): {', '.join(unknown)}")
+        base = options if options is not None else cls()
+        return dataclasses.replace(base, **kwargs) if kwargs else base
+
+    def __repr__(self) -> str:
+        # Never show auth or header values: they may hold secrets.
+        shown = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("auth", "headers"):
+                value = "<hidden>" if value else value
+            if value != f.default and not (f.name == "headers" and not value):
+                shown.append(f"{f.name}={value!r}")
+        return f"Options({', '.join(shown)})"

@@ -1,0 +1,119 @@
+"""What a scan yields: one :class:`HDURecord` per HDU, or one :class:`ObjectFailed` per object.
+
+Both are frozen values. An object ends in exactly one way: all its HDU records (yielded
+together, in order, once the object is fully walked), or a single ``ObjectFailed`` that also
+keeps whatever records were read before the failure, so nothing already fetched is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import AstroCloudError
+from .fits.cards import Card
+from .fits.header import Header
+from .fits.walker import HDU
+
+if TYPE_CHECKING:
+    import astropy.io.fits
+
+__all__ = ["HDURecord", "ObjectFailed", "ScanResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class HDURecord:
+    """One HDU of one object: where its header and data lie, and the parsed header.
+
+    ``truncated`` is true when the object ends before the end of this HDU's data;
+    ``trailing_bytes`` (last record only) counts bytes after the last HDU that do not start
+    a valid header. ``object_size`` and ``etag`` describe the object as it was read.
+    """
+
+    url: str
+    index: int
+    header_offset: int
+    data_offset: int
+    data_size: int
+    header: Header
+    truncated: bool = False
+    trailing_bytes: int = 0
+    object_size: int | None = None
+    etag: str | None = None
+
+    @classmethod
+    def from_hdu(
+        cls, url: str, hdu: HDU, *, object_size: int | None = None, etag: str | None = None
+    ) -> HDURecord:
+        return cls(
+            url=url,
+            index=hdu.index,
+            header_offset=hdu.header_offset,
+            data_offset=hdu.data_offset,
+            data_size=hdu.data_size,
+            header=hdu.header,
+            truncated=hdu.truncated,
+            trailing_bytes=hdu.trailing_bytes,
+            object_size=object_size,
+            etag=etag,
+        )
+
+    @property
+    def cards(self) -> tuple[Card, ...]:
+        return self.header.cards
+
+    @property
+    def fits(self) -> astropy.io.fits.Header:
+        """The header as an ``astropy.io.fits.Header`` (built on first access, then cached)."""
+        return self.header.to_astropy()
+
+    @property
+    def header_size(self) -> int:
+        """Bytes of header, END card and padding included."""
+        return self.data_offset - self.header_offset
+
+    @property
+    def extname(self) -> str | None:
+        value = self.header.get("EXTNAME")
+        return value if isinstance(value, str) else None
+
+    @property
+    def xtension(self) -> str | None:
+        value = self.header.get("XTENSION")
+        return value if isinstance(value, str) else None
+
+    # astro-cloud compatibility: FITSHeader(offset, length, fits)
+    @property
+    def offset(self) -> int:
+        return self.header_offset
+
+    @property
+    def length(self) -> int:
+        return self.header_size
+
+    def __repr__(self) -> str:
+        kind = "PRIMARY" if self.index == 0 else (self.xtension or "?")
+        name = f" {self.extname!r}" if self.extname else ""
+        return (
+            f"<HDURecord {self.url} [{self.index}] {kind}{name} header@{self.header_offset} "
+            f"data@{self.data_offset}+{self.data_size}{' truncated' if self.truncated else ''}>"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectFailed:
+    """The single outcome of an object that could not be walked to its end."""
+
+    url: str
+    error: AstroCloudError
+    records: tuple[HDURecord, ...] = ()
+
+    @property
+    def offset(self) -> int | None:
+        return self.error.offset
+
+    def __repr__(self) -> str:
+        return f"<ObjectFailed {self.url} {type(self.error).__name__}: {self.error.message}>"
+
+
+ScanResult = HDURecord | ObjectFailed
