@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..errors import (
     AstroCloudError,
@@ -40,8 +40,8 @@ from .layout import BLOCK, CARD, MAX_DATA_SIZE, data_size, padded
 
 __all__ = [
     "DEFAULT_FIRST_READ",
-    "DEFAULT_MAX_HEADER_BYTES",
     "DEFAULT_MAX_HDUS",
+    "DEFAULT_MAX_HEADER_BYTES",
     "DEFAULT_NEXT_READ",
     "HDU",
     "EndOfObject",
@@ -136,6 +136,7 @@ class Walker:
         # One contiguous window of held bytes: [_buf_start, _buf_start + len(_buf)).
         self._buf = bytearray()
         self._buf_start = 0
+        self._ahead: dict[int, bytes] = {}  # bytes fed before the walk reached them
         self._pos = 0  # offset of the next header to read
         self._end_scanned = 0  # header bytes from _pos already searched for END
         self._end_at: int | None = None  # absolute offset of the END card of the header at _pos
@@ -160,7 +161,7 @@ class Walker:
     @property
     def held(self) -> int:
         """Bytes held in memory right now."""
-        return len(self._buf)
+        return len(self._buf) + sum(len(seg) for seg in self._ahead.values())
 
     # -- input ----------------------------------------------------------------------------
 
@@ -169,23 +170,28 @@ class Walker:
 
         ``object_size`` is the total size when the answer told it. When it is not given and
         fewer bytes arrive than the last :class:`NeedData` asked for, the object is taken to
-        end where the bytes end.
+        end where the bytes end. Bytes may also be fed before they are asked for (a predicted
+        header): they are held and used if the walk reaches them.
         """
         if object_size is not None:
             self._size = object_size
-        need, self._outstanding = self._outstanding, None
         end = start + len(data)
-        if self._size is None and need is not None and start <= need.start and end < need.end:
-            self._size = end
+        need = self._outstanding
+        if need is not None and start <= need.start <= end:
+            self._outstanding = None
+            if self._size is None and end < need.end:
+                self._size = end
+        if end <= self._pos:
+            return
         buf_end = self._buf_start + len(self._buf)
         if self._buf and self._buf_start <= start <= buf_end:
             # Contiguous with (or overlapping) what we hold: keep only the new part.
             self._buf += memoryview(data)[buf_end - start :]
-        elif start <= self._pos < end or not self._buf:
-            self._buf = bytearray(data)
-            self._buf_start = start
-            self._end_scanned = 0
-            self._end_at = None
+            self._absorb()
+        elif start <= self._pos:
+            self._set_window(start, bytearray(data))
+        else:
+            self._ahead[start] = bytes(data)
         self._trim()
 
     # -- output ---------------------------------------------------------------------------
@@ -241,19 +247,54 @@ class Walker:
         end = start + size
         if self._size is not None:
             end = min(end, self._size)
+        for seg_start in self._ahead:
+            if start < seg_start < end:
+                end = seg_start  # held already: never ask for the same bytes twice
         return NeedData(start, end)
+
+    def _set_window(self, start: int, data: bytearray) -> None:
+        self._buf = data
+        self._buf_start = start
+        self._end_scanned = 0
+        self._end_at = None
+        self._absorb()
+
+    def _absorb(self) -> None:
+        """Join held-ahead segments that touch the window's end."""
+        while self._ahead:
+            buf_end = self._buf_start + len(self._buf)
+            for seg_start in sorted(self._ahead):
+                seg = self._ahead[seg_start]
+                if seg_start + len(seg) <= buf_end:
+                    del self._ahead[seg_start]  # wholly held already
+                    break
+                if seg_start <= buf_end:
+                    del self._ahead[seg_start]
+                    self._buf += memoryview(seg)[buf_end - seg_start :]
+                    break
+            else:
+                return
 
     def _trim(self) -> None:
         """Drop held bytes before the next header (they will never be needed again)."""
-        drop = self._pos - self._buf_start
-        if drop <= 0:
-            return
-        if drop >= len(self._buf):
-            self._buf = bytearray()
-            self._buf_start = self._pos
-        else:
-            del self._buf[:drop]
-            self._buf_start = self._pos
+        pos = self._pos
+        drop = pos - self._buf_start
+        if drop > 0:
+            if drop >= len(self._buf):
+                self._buf = bytearray()
+                self._buf_start = pos
+            else:
+                del self._buf[:drop]
+                self._buf_start = pos
+        if self._ahead:
+            for seg_start in [s for s, seg in self._ahead.items() if s + len(seg) <= pos]:
+                del self._ahead[seg_start]
+            if not self._buf:
+                for seg_start, seg in sorted(self._ahead.items()):
+                    if seg_start <= pos:
+                        del self._ahead[seg_start]
+                        self._set_window(pos, bytearray(memoryview(seg)[pos - seg_start :]))
+                        break
 
     def _step(self) -> Event:
         pos = self._pos
@@ -351,8 +392,8 @@ class Walker:
         return self._step()
 
 
-def walk_bytes(data: bytes, **options: int) -> list[HDU]:
-    """Walk an object held whole in memory; return its HDUs."""
+def walk_bytes(data: bytes, **options: Any) -> list[HDU]:
+    """Walk an object held whole in memory; return its HDUs (options as for :class:`Walker`)."""
     walker = Walker(object_size=len(data), **options)
     hdus: list[HDU] = []
     while True:
@@ -365,7 +406,7 @@ def walk_bytes(data: bytes, **options: int) -> list[HDU]:
             return hdus
 
 
-def walk_file(file: str | os.PathLike[str] | BinaryIO, **options: int) -> list[HDU]:
+def walk_file(file: str | os.PathLike[str] | BinaryIO, **options: Any) -> list[HDU]:
     """Walk a local file, reading only the blocks the walk needs; return its HDUs."""
     if isinstance(file, (str, os.PathLike)):
         with open(file, "rb") as f:

@@ -1,0 +1,92 @@
+"""Layout prediction: where the headers of the next object of a survey probably lie.
+
+A survey's files usually share one layout (a TESS FFI is always a 1-block primary and two
+image HDUs with 6- and 4-block headers at fixed offsets). Once a few objects have been walked,
+the header ranges of the next one can be fetched all at once instead of one jump at a time.
+
+A prediction is only ever a prefetch: the bytes are fed to the :class:`Walker`, which still
+walks the object itself, so a wrong prediction costs bytes, never a wrong record. Where the
+prediction falls short (a longer header, an extra HDU) the walker simply asks for what it lacks.
+
+The predictor keeps the layouts of the last ``window`` objects and predicts the most common
+one when at least ``min_agree`` of them, and at least half, share it; a survey of mixed
+layouts therefore gets no predictions rather than bad ones.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Sequence
+
+from .layout import BLOCK
+from .walker import HDU
+
+__all__ = ["Layout", "LayoutPredictor", "layout_of"]
+
+Layout = tuple[tuple[int, int], ...]
+"""The header ranges ``(header_offset, data_offset)`` of an object's HDUs, in order."""
+
+
+def layout_of(hdus: Sequence[HDU]) -> Layout:
+    """The layout of a walked object."""
+    return tuple((h.header_offset, h.data_offset) for h in hdus)
+
+
+def coalesce(layout: Layout, gap: int) -> tuple[tuple[int, int], ...]:
+    """Header ranges with those less than ``gap`` bytes apart merged into one."""
+    merged: list[list[int]] = []
+    for start, end in layout:
+        if merged and start - merged[-1][1] <= gap:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return tuple((a, b) for a, b in merged)
+
+
+class LayoutPredictor:
+    """Learns the layouts of walked objects and predicts the next one's header ranges."""
+
+    def __init__(self, *, window: int = 32, min_agree: int = 2, merge_gap: int = 4 * BLOCK):
+        self._recent: deque[Layout] = deque(maxlen=window)
+        self._counts: Counter[Layout] = Counter()
+        self._min_agree = min_agree
+        self._merge_gap = merge_gap
+        self.hits = 0
+        self.misses = 0
+
+    def learn(self, hdus: Sequence[HDU], *, predicted: Layout | None = None) -> None:
+        """Record the layout of a walked object (and whether ``predicted`` matched it)."""
+        if not hdus:
+            return
+        layout = layout_of(hdus)
+        if predicted is not None:
+            if predicted == layout:
+                self.hits += 1
+            else:
+                self.misses += 1
+        if len(self._recent) == self._recent.maxlen:
+            old = self._recent[0]
+            self._counts[old] -= 1
+            if not self._counts[old]:
+                del self._counts[old]
+        self._recent.append(layout)
+        self._counts[layout] += 1
+
+    def predict(self) -> Layout | None:
+        """The most likely layout of the next object, or None when there is no clear one."""
+        if not self._counts:
+            return None
+        layout, count = self._counts.most_common(1)[0]
+        if count < self._min_agree or 2 * count < len(self._recent):
+            return None
+        return layout
+
+    def ranges(self, layout: Layout) -> tuple[tuple[int, int], ...]:
+        """The byte ranges to fetch for ``layout``: its header ranges, nearby ones merged."""
+        return coalesce(layout, self._merge_gap)
+
+    def __repr__(self) -> str:
+        return (
+            f"<LayoutPredictor layouts={len(self._counts)} seen={len(self._recent)} "
+            f"hits={self.hits} misses={self.misses}>"
+        )
