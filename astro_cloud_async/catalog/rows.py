@@ -1,0 +1,241 @@
+"""HDU records to catalog rows: one row per HDU, whole objects at a time.
+
+A row is a plain ``dict``: the fixed columns of :data:`~.columns.FIXED_COLUMNS`, one entry per
+chosen keyword (``None`` where the header lacks it or leaves it undefined) and the header text.
+Rows are made per *object* because ``n_hdus`` (the object's HDU count) is only known once the
+object is whole, and because the writers never split an object across batches; ``n_hdus`` is
+what lets a reader of an append-only file tell that the last object in it is complete.
+
+:class:`KeywordColumns` keeps the ordered keyword column names and their promoted types across
+batches (see :mod:`.columns` for the rule).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import redact_url
+from ..records import HDURecord, ObjectFailed
+from .columns import FIXED_COLUMNS, HEADER_COLUMN, ColumnType, promote, type_of
+
+if TYPE_CHECKING:
+    from ..fits.header import Header
+
+__all__ = [
+    "ALL",
+    "COMMENTARY",
+    "DEFAULT_KEYWORDS",
+    "KeywordColumns",
+    "Keywords",
+    "Outcome",
+    "agroup_objects",
+    "group_objects",
+    "header_text",
+    "keyword_values",
+    "normalize_keywords",
+    "object_rows",
+]
+
+ALL: Literal["all"] = "all"
+Keywords = tuple[str, ...] | Literal["all"]
+"""Chosen keyword columns: an ordered tuple of keywords, or every keyword seen."""
+
+DEFAULT_KEYWORDS: tuple[str, ...] = (
+    "BITPIX",
+    "NAXIS",
+    "NAXIS1",
+    "NAXIS2",
+    "OBJECT",
+    "DATE-OBS",
+    "EXPTIME",
+)
+"""Keyword columns when none are chosen."""
+
+COMMENTARY = frozenset({"", "COMMENT", "HISTORY", "CONTINUE", "END"})
+"""Keywords that carry no value and never become columns."""
+
+_FIXED_NAMES = frozenset(name for name, _ in FIXED_COLUMNS) | {HEADER_COLUMN}
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def normalize_keywords(keywords: Iterable[str] | str | None) -> Keywords:
+    """Parse a keyword choice: ``None`` for the defaults, ``"all"``, ``"none"``, a
+    comma-separated string or an iterable of names. Names are upper-cased, duplicates dropped,
+    and names of fixed columns (EXTNAME, XTENSION, ...) left out: those columns hold them."""
+    if keywords is None:
+        return DEFAULT_KEYWORDS
+    if isinstance(keywords, str):
+        text = keywords.strip()
+        if text.lower() == ALL:
+            return ALL
+        if text.lower() in ("none", ""):
+            return ()
+        keywords = text.split(",")
+    names: dict[str, None] = {}
+    for name in keywords:
+        name = name.strip().upper()
+        if name.startswith("HIERARCH "):
+            name = name[len("HIERARCH ") :].strip()
+        if name and name not in COMMENTARY and name.lower() not in _FIXED_NAMES:
+            names[name] = None
+    return tuple(names)
+
+
+def _plain(value: Any) -> Any:
+    """A card value as ``None``, bool, int, float or str."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, complex):
+        return f"({value.real!r}, {value.imag!r})"
+    # An undefined value (a sentinel object) or anything unexpected: no value.
+    return None
+
+
+def keyword_values(header: Header, keywords: Keywords) -> dict[str, Any]:
+    """The chosen keywords' values (the first card of each); absent keywords map to ``None``
+    when named, and are left out when ``keywords`` is :data:`ALL`."""
+    if keywords == ALL:
+        values: dict[str, Any] = {}
+        for card in header.cards:
+            name = card.keyword.upper()
+            if name in COMMENTARY or name in values or name.lower() in _FIXED_NAMES:
+                continue
+            if card.is_commentary:  # text, not a value (e.g. no "= " in columns 9-10)
+                continue
+            values[name] = _plain(card.value)
+        return values
+    return {name: _plain(header.get(name)) for name in keywords}
+
+
+def header_text(header: Header) -> str:
+    """The header's cards as one string, up to and including the END card.
+
+    Bytes outside printable ASCII (never valid in a header) become ``?`` so the text is safe in
+    every output format; ``astropy.io.fits.Header.fromstring`` reads it back.
+    """
+    return _UNPRINTABLE.sub("?", header.raw.decode("latin-1"))
+
+
+def object_rows(records: Sequence[HDURecord], keywords: Keywords) -> list[dict[str, Any]]:
+    """The rows of one whole object (its records, in HDU order)."""
+    rows = []
+    for record in records:
+        row: dict[str, Any] = {
+            "url": redact_url(record.url) or record.url,
+            "hdu": record.index,
+            "n_hdus": len(records),
+            "extname": _text_or_none(record.header.get("EXTNAME")),
+            "xtension": _text_or_none(record.header.get("XTENSION")),
+            "header_offset": record.header_offset,
+            "data_offset": record.data_offset,
+            "data_size": record.data_size,
+            "truncated": record.truncated,
+            "object_size": record.object_size,
+            "etag": record.etag,
+        }
+        row.update(keyword_values(record.header, keywords))
+        row[HEADER_COLUMN] = header_text(record.header)
+        rows.append(row)
+    return rows
+
+
+def _text_or_none(value: Any) -> str | None:
+    value = _plain(value)
+    return None if value is None else str(value)
+
+
+Outcome = tuple[HDURecord, ...] | ObjectFailed
+"""One whole object: all its records, or its failure."""
+
+
+def _starts_object(group: list[HDURecord], record: HDURecord) -> bool:
+    return bool(group) and (record.url != group[0].url or record.index <= group[-1].index)
+
+
+def group_objects(results: Iterable[HDURecord | ObjectFailed]) -> Iterator[Outcome]:
+    """Group a scan's output into whole objects: a tuple of records, or an ``ObjectFailed``.
+
+    A scan yields the records of one object together, so an object is complete when a record
+    of another object (or a failure, or the end) follows.
+    """
+    group: list[HDURecord] = []
+    for item in results:
+        if isinstance(item, ObjectFailed):
+            if group:
+                yield tuple(group)
+                group = []
+            yield item
+            continue
+        if _starts_object(group, item):
+            yield tuple(group)
+            group = []
+        group.append(item)
+    if group:
+        yield tuple(group)
+
+
+async def agroup_objects(
+    results: AsyncIterable[HDURecord | ObjectFailed],
+) -> AsyncIterator[Outcome]:
+    """:func:`group_objects` over an async iterable, such as ``Client.scan(...)``."""
+    group: list[HDURecord] = []
+    async for item in results:
+        if isinstance(item, ObjectFailed):
+            if group:
+                yield tuple(group)
+                group = []
+            yield item
+            continue
+        if _starts_object(group, item):
+            yield tuple(group)
+            group = []
+        group.append(item)
+    if group:
+        yield tuple(group)
+
+
+class KeywordColumns:
+    """The keyword columns of a catalog, in order of first appearance, with promoted types."""
+
+    def __init__(self, keywords: Keywords, types: Mapping[str, ColumnType] | None = None):
+        self.keywords = keywords
+        self.types: dict[str, ColumnType] = {}
+        if keywords != ALL:
+            self.types = dict.fromkeys(keywords, ColumnType.NULL)
+        for name, kind in (types or {}).items():
+            self.types[name] = promote(self.types.get(name, ColumnType.NULL), kind)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.types)
+
+    def observe(self, rows: Iterable[Mapping[str, Any]]) -> list[str]:
+        """Widen names and types to cover ``rows``; return the names seen for the first time."""
+        new: list[str] = []
+        types = self.types
+        for row in rows:
+            for name, value in row.items():
+                if name in _FIXED_NAMES:
+                    continue
+                old = types.get(name)
+                if old is None:
+                    new.append(name)
+                    types[name] = type_of(value)
+                elif old is not ColumnType.STRING:
+                    types[name] = promote(old, type_of(value))
+        return new
+
+    @staticmethod
+    def batch_types(
+        names: Sequence[str], rows: Sequence[Mapping[str, Any]]
+    ) -> dict[str, ColumnType]:
+        """The types of ``names`` over ``rows`` alone."""
+        types = dict.fromkeys(names, ColumnType.NULL)
+        for row in rows:
+            for name in names:
+                kind = types[name]
+                if kind is not ColumnType.STRING:
+                    types[name] = promote(kind, type_of(row.get(name)))
+        return types

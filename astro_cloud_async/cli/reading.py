@@ -1,0 +1,38 @@
+"""Reading the headers of a few objects for ``headers`` and ``info``.
+
+One client for all the URLs of a command, read concurrently; results come back in the order
+given, each the object's records or the typed error that ended it, so one bad URL does not stop
+the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from ..errors import AstroCloudError
+from ..options import Options
+from ..records import HDURecord
+
+__all__ = ["read_objects"]
+
+Outcome = list[HDURecord] | AstroCloudError
+
+
+async def _read_all(urls: Sequence[str], options: Options) -> list[Outcome]:
+    from ..client import Client
+
+    async with Client(options) as client:
+
+        async def one(url: str) -> Outcome:
+            try:
+                return await client.read_headers(url)
+            except AstroCloudError as err:
+                return err
+
+        return list(await asyncio.gather(*(one(u) for u in urls)))
+
+
+def read_objects(urls: Sequence[str], options: Options) -> list[Outcome]:
+    """The records of each object at ``urls``, or the error it gave, in order."""
+    return asyncio.run(_read_all(urls, options))

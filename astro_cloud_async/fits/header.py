@@ -1,0 +1,332 @@
+"""The parsed header: a read-only, case-insensitive mapping over an ordered tuple of cards.
+
+Strategy. Parsing does only what every use needs, and does it in C where it can: the END card
+and any CONTINUE cards are found with ``find`` (not card by card), the bytes are decoded once
+(latin-1) and checked for non-printable bytes with one ``translate``, the first ten bytes of
+every card come out of one ``struct.unpack``, and each card's keyword is a dict lookup on them
+(see ``cards.keyword_of``). Values, comments and :class:`Card` objects are read when first asked
+for: one card at a time for lookups (a walker needs BITPIX and NAXISn, not 200 values), all at
+once for ``cards``, ``to_dict`` or comparisons, and then kept. The keyword index is built on
+the first lookup.
+
+Lookups follow astropy: keys are case-insensitive, ``HIERARCH`` may be given or left out, the
+first of duplicate keywords wins (``get_all`` gives them all) and commentary keywords (COMMENT,
+HISTORY, blank) give the list of their texts.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+from .cards import (
+    _KEYWORDS,
+    _STANDARD,
+    _TEXT,
+    CARD_LENGTH,
+    COMMENTARY_KEYWORDS,
+    Card,
+    Fields,
+    keyword_of,
+    make_card,
+    read_fields,
+    read_long_card,
+    read_value,
+)
+
+if TYPE_CHECKING:
+    import astropy.io.fits
+
+__all__ = ["Header", "parse_header"]
+
+# Keywords whose lookups give a list of texts (astropy also counts a stray END card in).
+_LIST_KEYWORDS = COMMENTARY_KEYWORDS | {"END"}
+_KEYWORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+_PRINTABLE = bytes(range(0x20, 0x7F))
+_PREFIX_STRUCTS: dict[int, struct.Struct] = {}
+
+
+def _prefixes(body: bytes) -> tuple[bytes, ...]:
+    """The first 10 bytes of every 80-byte card of ``body`` (one C call)."""
+    n = len(body) // CARD_LENGTH
+    unpacker = _PREFIX_STRUCTS.get(n)
+    if unpacker is None:
+        if len(_PREFIX_STRUCTS) > 512:
+            _PREFIX_STRUCTS.clear()
+        unpacker = _PREFIX_STRUCTS[n] = struct.Struct("10s70x" * n)
+    return unpacker.unpack(body)
+
+
+def _find_end(buf: bytes | bytearray) -> int:
+    """Offset of the first END card (on an 80-byte boundary), or -1.
+
+    The rule is astropy's reader's: ``END`` followed by spaces, or by up to 76 spaces and then
+    a byte that cannot continue a keyword (a damaged END card, which astropy repairs).
+    """
+    pos = 0
+    while True:
+        i = buf.find(b"END", pos)
+        if i < 0:
+            return -1
+        misalign = i % CARD_LENGTH
+        if misalign:
+            pos = i - misalign + CARD_LENGTH
+            continue
+        rest = buf[i + 3 : i + CARD_LENGTH].lstrip(b" ")
+        if not rest or rest[0] not in _KEYWORD_BYTES:
+            return i
+        pos = i + CARD_LENGTH
+
+
+def _continued(body: bytes) -> set[int]:
+    """Indices of the CONTINUE cards that continue the card before them (not card 0)."""
+    found: set[int] = set()
+    pos = CARD_LENGTH
+    while True:
+        i = body.find(b"CONTINUE", pos)
+        if i < 0:
+            return found
+        misalign = i % CARD_LENGTH
+        if misalign:
+            pos = i - misalign + CARD_LENGTH
+            continue
+        found.add(i // CARD_LENGTH)
+        pos = i + CARD_LENGTH
+
+
+def _normalize(key: str) -> str:
+    key = key.strip().upper()
+    if key.startswith("HIERARCH "):
+        key = key[9:].strip()
+    return key
+
+
+class Header(Mapping[str, object]):
+    """A FITS header: ``cards`` in order, and a mapping from keyword to value.
+
+    Build one with :func:`parse_header`. ``raw`` holds the header bytes as given, up to and
+    including the END card (no padding after it); ``ended`` tells whether an END card was found.
+
+    As a mapping: keys are case-insensitive (``'HIERARCH '`` optional); iteration gives each
+    distinct keyword once, in order, as the first card with it spells it; the value of a
+    duplicated keyword is the first one (as astropy gives it; :meth:`get_all` lists them all);
+    COMMENT, HISTORY and the blank keyword give the list of their texts; an undefined value is
+    ``None``. ``len()`` counts distinct keywords; ``len(header.cards)`` counts cards.
+    """
+
+    __slots__ = (
+        "_astropy",
+        "_bounds",
+        "_cards",
+        "_index",
+        "_keys",
+        "_keywords",
+        "_order",
+        "_prefixes",
+        "_printable",
+        "_rows",
+        "_text",
+        "ended",
+        "raw",
+    )
+
+    raw: bytes
+    ended: bool
+
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        buf = data if isinstance(data, (bytes, bytearray)) else bytes(data)
+        end = _find_end(buf)
+        if end >= 0:
+            self.raw = raw = bytes(buf[: end + CARD_LENGTH])
+            body = raw[:end]
+            self.ended = True
+        else:
+            self.raw = body = bytes(buf)
+            self.ended = False
+        if len(body) % CARD_LENGTH:
+            body += b" " * (CARD_LENGTH - len(body) % CARD_LENGTH)
+        self._text = text = body.decode("latin-1")
+        self._printable = not body.translate(None, _PRINTABLE)
+        prefixes = _prefixes(body)
+        if b"CONTINUE" in body and (joined := _continued(body)):
+            # A long string is one card: its CONTINUE cards are not cards of their own.
+            starts = [j for j in range(len(prefixes)) if j not in joined]
+            prefixes = tuple([prefixes[j] for j in starts])
+            self._bounds: range | list[int] = [j * CARD_LENGTH for j in starts] + [len(text)]
+        else:
+            self._bounds = range(0, len(text) + 1, CARD_LENGTH)
+        self._prefixes = prefixes
+        keywords: list[str | None] = list(map(_KEYWORDS.get, prefixes))
+        if None in keywords:
+            bounds = self._bounds
+            for j, keyword in enumerate(keywords):
+                if keyword is None:
+                    keywords[j] = keyword_of(prefixes[j], text[bounds[j] : bounds[j + 1]])
+        self._keywords: list[str] = keywords  # type: ignore[assignment]
+        self._rows: list[Fields | None] = [None] * len(keywords)
+        self._index: dict[str, int] | None = None
+        self._keys: list[str] | None = None
+        self._order: list[str] | None = None
+        self._cards: tuple[Card, ...] | None = None
+        self._astropy: astropy.io.fits.Header | None = None
+
+    # --- reading cards --------------------------------------------------------------------
+
+    def _row(self, j: int) -> Fields:
+        row = self._rows[j]
+        if row is None:
+            image = self._text[self._bounds[j] : self._bounds[j + 1]]
+            if len(image) == CARD_LENGTH:
+                printable = self._printable or (image.isascii() and image.isprintable())
+                row = read_fields(image, self._prefixes[j], printable)
+            else:
+                row = read_long_card(image)[1:]
+            self._rows[j] = row
+        return row
+
+    def _all_rows(self) -> list[Fields]:
+        rows = self._rows
+        if None in rows:
+            if self._printable and isinstance(self._bounds, range):
+                # The common case inlined: one card per 80 bytes, printable ASCII throughout.
+                text = self._text
+                rows[:] = [
+                    row
+                    if row is not None
+                    else read_value(text[s + 10 : s + CARD_LENGTH])
+                    if p in _STANDARD
+                    else (text[s + 8 : s + CARD_LENGTH].rstrip(), "", None)
+                    if p in _TEXT
+                    else None
+                    for s, p, row in zip(self._bounds, self._prefixes, rows, strict=False)
+                ]
+            if None in rows:
+                for j in range(len(rows)):
+                    self._row(j)
+        return rows  # type: ignore[return-value]
+
+    @property
+    def cards(self) -> tuple[Card, ...]:
+        """Every card in order (END excluded); a long string and its CONTINUEs are one card."""
+        if self._cards is None:
+            text = self._text
+            b = self._bounds
+            self._cards = tuple(
+                [
+                    make_card(keyword, row[0], row[1], text[b[j] : b[j + 1]], row[2])
+                    for j, (keyword, row) in enumerate(
+                        zip(self._keywords, self._all_rows(), strict=True)
+                    )
+                ]
+            )
+        return self._cards
+
+    # --- the mapping ----------------------------------------------------------------------
+
+    def _upper_keys(self) -> list[str]:
+        if self._keys is None:
+            # HIERARCH keywords and text under a non-standard keyword keep their case.
+            self._keys = list(map(str.upper, self._keywords))
+        return self._keys
+
+    def _lookup(self) -> dict[str, int]:
+        if self._index is None:
+            keys = self._upper_keys()
+            # Built from the end, so that the first card with a keyword is the one kept.
+            self._index = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+        return self._index
+
+    def _find(self, key: str) -> int | None:
+        index = self._index if self._index is not None else self._lookup()
+        j = index.get(key)
+        if j is None and isinstance(key, str):
+            j = index.get(_normalize(key))
+        return j
+
+    def __getitem__(self, key: str) -> object:
+        j = self._find(key)
+        if j is None:
+            raise KeyError(key)
+        keyword = self._keywords[j]
+        if keyword in _LIST_KEYWORDS:
+            return self.get_all(keyword)
+        return self._row(j)[0]
+
+    def get(self, key: str, default: object = None) -> object:
+        """``header[key]``, or ``default`` when there is no card with that keyword."""
+        return default if self._find(key) is None else self[key]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._find(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        if self._order is None:
+            keywords = self._keywords
+            self._order = [keywords[j] for j in sorted(self._lookup().values())]
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._lookup())
+
+    def get_all(self, key: str) -> list[object]:
+        """Values of every card with this keyword, in order (``[]`` when there is none)."""
+        key = _normalize(key)
+        return [self._row(j)[0] for j, k in enumerate(self._upper_keys()) if k == key]
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-friendly dict: keyword (as first spelled) -> value.
+
+        Duplicates: the first card's value, as ``header[key]`` gives it. Commentary keywords map
+        to the list of their texts (blank cards with no text, i.e. padding, are left out).
+        Complex values become ``[real, imag]``; undefined values ``None``.
+        """
+        rows = self._all_rows()
+        keys = self._upper_keys()
+        out: dict[str, object] = {}
+        texts: dict[str, list[object]] = {}
+        for j in sorted(self._lookup().values()):
+            keyword = self._keywords[j]
+            if keyword in _LIST_KEYWORDS:
+                texts[keyword] = []
+                out[keyword] = texts[keyword]
+                continue
+            value = rows[j][0]
+            out[keyword] = [value.real, value.imag] if isinstance(value, complex) else value
+        if texts:
+            for key, row in zip(keys, rows, strict=True):
+                if key in texts and (key or row[0]):
+                    texts[key].append(row[0])
+            if "" in texts and not texts[""]:
+                del out[""]
+        return out
+
+    def to_astropy(self) -> astropy.io.fits.Header:
+        """The header as an ``astropy.io.fits.Header``, built on first call and then cached.
+
+        The same object is returned each time: copy it before changing it.
+        """
+        if self._astropy is None:
+            from astropy.io import fits
+
+            self._astropy = fits.Header.fromstring(self._text)
+        return self._astropy
+
+    # --- the rest -------------------------------------------------------------------------
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return parse_header, (self.raw,)
+
+    def __repr__(self) -> str:
+        n = len(self._keywords)
+        first = f", {self._keywords[0]}={self._row(0)[0]!r}" if n else ""
+        return f"<Header {n} card{'' if n == 1 else 's'}{first}{'' if self.ended else ', no END'}>"
+
+
+def parse_header(data: bytes | bytearray | memoryview) -> Header:
+    """Parse a header: 80-byte cards up to an END card (bytes after it are ignored).
+
+    A header with no END card is parsed up to the end of ``data`` (a last partial card is
+    padded with spaces). Never raises on bad cards: each is kept and flagged (``Card.problem``).
+    """
+    return Header(data)

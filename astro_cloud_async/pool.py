@@ -1,0 +1,200 @@
+"""The range-fetcher pool: admission, time-outs, retries and statistics around stores.
+
+Stores only fetch; this pool decides when. Bookkeeping is synchronous, as in httpcore's
+connection pool: a request is admitted when both the global bound (``concurrency``) and its
+host's bound (``connections_per_host``) have room, otherwise it waits in one FIFO queue; each
+release hands its slot straight to the first waiter that can use it, so after every release no
+queued request could have run. Only the store call and the back-off sleep are awaited. A
+request that fails with a retryable error gives its slot back while it waits out an
+exponential back-off with full jitter, then queues again. Every error that leaves the pool is
+typed and carries the URL and offset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from collections import deque
+from collections.abc import Awaitable
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from .errors import AstroCloudError, FetchTimeoutError
+from .options import Options
+from .stats import PoolStats
+from .stores.base import RangeReader, RangeResult, backoff_delay, is_retryable
+
+__all__ = ["RangePool", "backoff_delay", "host_key"]
+
+_T = TypeVar("_T")
+
+
+if sys.version_info >= (3, 11):
+
+    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
+        async with asyncio.timeout(seconds):
+            return await awaitable
+
+else:  # pragma: no cover
+
+    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
+        return await asyncio.wait_for(awaitable, seconds)
+
+
+def host_key(url: str) -> str:
+    """The connection bound a URL counts against: its host, an S3 bucket, or none for files."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return ""
+    scheme = scheme.lower()
+    if scheme in ("http", "https"):
+        return f"{scheme}://{urlsplit(url).netloc.rpartition('@')[2].lower()}"
+    if scheme in ("s3", "s3a"):
+        return "s3://" + rest.partition("/")[0]
+    return ""
+
+
+class _Waiter:
+    __slots__ = ("future", "host")
+
+    def __init__(self, host: str, future: asyncio.Future[None]):
+        self.host = host
+        self.future = future
+
+
+class RangePool:
+    """Runs range fetches through stores with bounded concurrency, retries and statistics.
+
+    One pool serves any number of stores; ``stats`` is live and may be read at any time.
+    ``rng`` seeds the jitter (tests).
+    """
+
+    def __init__(
+        self, options: Options, *, stats: PoolStats | None = None, rng: random.Random | None = None
+    ):
+        self.options = options
+        self.stats = stats if stats is not None else PoolStats()
+        self._rng = rng or random.Random()
+        self._active: dict[str, int] = {}
+        self._waiters: deque[_Waiter] = deque()
+
+    # --- admission (synchronous bookkeeping) ----------------------------------------------
+
+    def _has_room(self, host: str) -> bool:
+        if self.stats.in_flight >= self.options.concurrency:
+            return False
+        return not host or self._active.get(host, 0) < self.options.connections_per_host
+
+    def _assign(self, host: str) -> None:
+        self.stats.in_flight += 1
+        if host:
+            self._active[host] = self._active.get(host, 0) + 1
+
+    def _release(self, host: str) -> None:
+        self.stats.in_flight -= 1
+        if host:
+            left = self._active[host] - 1
+            if left:
+                self._active[host] = left
+            else:
+                del self._active[host]
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Give the freed slot to the first queued request that can use it."""
+        if not self._waiters or self.stats.in_flight >= self.options.concurrency:
+            return
+        for waiter in self._waiters:
+            if not waiter.future.done() and self._has_room(waiter.host):
+                self._waiters.remove(waiter)
+                self.stats.queued -= 1
+                self._assign(waiter.host)
+                waiter.future.set_result(None)
+                return
+
+    async def _acquire(self, host: str) -> None:
+        if self._has_room(host):
+            self._assign(host)
+            return
+        waiter = _Waiter(host, asyncio.get_running_loop().create_future())
+        self._waiters.append(waiter)
+        self.stats.queued += 1
+        try:
+            await waiter.future
+        except BaseException:
+            if waiter.future.done() and not waiter.future.cancelled():
+                self._release(host)  # the slot arrived just as we were cancelled
+            else:
+                self._waiters.remove(waiter)
+                self.stats.queued -= 1
+            raise
+
+    # --- fetching --------------------------------------------------------------------------
+
+    async def fetch(
+        self,
+        store: RangeReader,
+        url: str,
+        start: int,
+        end: int,
+        *,
+        if_match: str | None = None,
+    ) -> RangeResult:
+        """``store.get_range(url, start, end)`` with admission, time-out and retries."""
+        host = host_key(url)
+        stats = self.stats
+        attempt = 0
+        while True:
+            await self._acquire(host)
+            stats.requests += 1
+            began = time.perf_counter()
+            try:
+                result = await _within(
+                    self.options.timeout, store.get_range(url, start, end, if_match=if_match)
+                )
+            except Exception as exc:
+                self._release(host)
+                error = self._typed(exc, url, start)
+                if isinstance(error, FetchTimeoutError):
+                    stats.timeouts += 1
+                if attempt >= self.options.retries or not is_retryable(error):
+                    stats.failures += 1
+                    if error is exc:
+                        raise
+                    raise error from exc
+                attempt += 1
+                stats.retries += 1
+                stats.retrying += 1
+                try:
+                    await asyncio.sleep(backoff_delay(attempt, self.options, self._rng))
+                finally:
+                    stats.retrying -= 1
+                continue
+            except BaseException:
+                self._release(host)
+                raise
+            self._release(host)
+            stats.latency.record(time.perf_counter() - began)
+            stats.completed += 1
+            stats.bytes += len(result.data)
+            stats.discarded_bytes += result.discarded
+            return result
+
+    def _typed(self, exc: Exception, url: str, start: int) -> Exception:
+        if isinstance(exc, AstroCloudError):
+            return exc
+        if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+            return FetchTimeoutError(
+                f"no complete answer within {self.options.timeout:g} s", url=url, offset=start
+            )
+        return exc
+
+    def __repr__(self) -> str:
+        s = self.stats
+        return (
+            f"<RangePool active={s.in_flight} queued={s.queued} retrying={s.retrying} "
+            f"limit={self.options.concurrency}/{self.options.connections_per_host} per host "
+            f"requests={s.requests} failures={s.failures}>"
+        )

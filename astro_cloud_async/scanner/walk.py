@@ -1,0 +1,103 @@
+"""Driving one object: the I/O half of the sans-I/O walker.
+
+Strategy (as httpcore drives h11): ask the walker what it needs, fetch exactly that range
+through the pool, feed the answer back, and repeat until it says the object is over. All the
+read policy lives in the walker; this loop only moves bytes and keeps two facts between reads:
+
+* the object's version. The first answer's ETag is sent as ``If-Match`` on every later read
+  and also compared with each answer (some servers ignore ``If-Match``), and a size that
+  changes between answers is caught too, so the records of one object never mix two
+  versions: a change ends the object with :class:`~astro_cloud_async.errors.ObjectChangedError`;
+* what was found so far, so that a failure keeps the HDUs read before it.
+
+An object ends in exactly one way: the tuple of all its records, or one :class:`ObjectFailed`.
+Only :class:`AstroCloudError` is turned into a failure; anything else is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..errors import AstroCloudError, ObjectChangedError
+from ..fits.walker import HDU, NeedData, Walker
+from ..options import Options
+from ..records import HDURecord, ObjectFailed
+from ..stores.base import RangeReader, RangeResult, etags_match
+
+__all__ = ["Fetcher", "ObjectOutcome", "walk_object"]
+
+ObjectOutcome = tuple[HDURecord, ...] | ObjectFailed
+"""How one object ends: all its records, or a single failure."""
+
+
+class Fetcher(Protocol):
+    """What the walk needs from the pool: one bounded, retried range read."""
+
+    async def fetch(
+        self,
+        store: RangeReader,
+        url: str,
+        start: int,
+        end: int,
+        *,
+        if_match: str | None = None,
+    ) -> RangeResult: ...
+
+
+def make_walker(url: str, options: Options) -> Walker:
+    """A walker for ``url`` with the read policy and bounds of ``options``."""
+    return Walker(
+        first_read=options.first_read,
+        next_read=options.next_read,
+        max_header_bytes=options.max_header_bytes,
+        max_hdus=options.max_hdus,
+        url=url,
+    )
+
+
+async def walk_object(
+    pool: Fetcher, store: RangeReader, url: str, options: Options
+) -> ObjectOutcome:
+    """Walk the object at ``url``; return all its records, or one :class:`ObjectFailed`."""
+    walker = make_walker(url, options)
+    hdus: list[HDU] = []
+    etag: str | None = None
+    size: int | None = None
+    try:
+        while True:
+            event = walker.next_event()
+            if isinstance(event, NeedData):
+                result = await pool.fetch(store, url, event.start, event.end, if_match=etag)
+                _check_version(url, event.start, etag, size, result)
+                etag = etag if etag is not None else result.etag
+                size = size if size is not None else result.object_size
+                walker.feed(result.start, result.data, object_size=result.object_size)
+            elif isinstance(event, HDU):
+                hdus.append(event)
+            else:
+                return _records(url, hdus, walker.object_size, etag)
+    except AstroCloudError as err:
+        records = _records(url, hdus, walker.object_size, etag)
+        return ObjectFailed(url, err.with_url(url), records)
+
+
+def _check_version(
+    url: str, offset: int, etag: str | None, size: int | None, result: RangeResult
+) -> None:
+    """Raise :class:`ObjectChangedError` when ``result`` comes from another version."""
+    if etag is not None and result.etag is not None and not etags_match(etag, result.etag):
+        raise ObjectChangedError(
+            f"ETag changed from {etag} to {result.etag} during the walk", url=url, offset=offset
+        )
+    if size is not None and result.object_size is not None and size != result.object_size:
+        raise ObjectChangedError(
+            f"size changed from {size} to {result.object_size} bytes during the walk",
+            url=url,
+            offset=offset,
+        )
+
+
+def _records(
+    url: str, hdus: list[HDU], object_size: int | None, etag: str | None
+) -> tuple[HDURecord, ...]:
+    return tuple(HDURecord.from_hdu(url, hdu, object_size=object_size, etag=etag) for hdu in hdus)

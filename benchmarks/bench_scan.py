@@ -1,0 +1,257 @@
+"""Index a synthetic survey over HTTP and S3 with cloud-like latency: ours against the peers.
+
+Strategy: write (once, into a cache folder) a survey of sparse files shaped like TESS full-frame
+images, mosaic-camera exposures and small catalogues; serve it with nginx sleeping ``--delay``
+seconds before every answer, and through SeaweedFS's S3 gateway behind the same kind of nginx
+proxy; then, in one run and on the same files, read every header with
+
+* this project's scan (default options; with layout prediction on and off when the scan has
+  such an option),
+* astropy + fsspec, ``fits.open(url, use_fsspec=True, lazy_load_hdus=True)``, sequentially and
+  in thread pools (fsspec defaults, and a read size tuned to headers),
+* a known-ranges ceiling: obstore fetching exactly the header ranges, known in advance, with
+  the same number of requests in flight as our scan allows per host.
+
+Every peer runs in its own process (clean peak RSS and CPU time); requests and bytes are counted
+by the server from its access log, per kind of object. The slow astropy runs read a prefix of
+the survey (``--astropy-limit``), which has the same mix of kinds; rates are per object.
+
+    python benchmarks/bench_scan.py --objects 2000 --delay 0.025
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import benchlib
+from benchlib.measure import PeerResult, run_peer, write_objects
+from benchlib.report import machine, machine_line, peer_table, save_json
+from benchlib.servers import start_http, start_s3
+from benchlib.survey import DEFAULT_MIX, KINDS, SurveyObject, ensure_survey, parse_mix, plan_survey
+
+TESS_MAX_REQUESTS = 2
+TESS_MAX_BYTES = 64 * 1024
+ASTROPY_TARGET = 15.0
+CEILING_TARGET = 0.60
+
+
+def prediction_option() -> str | None:
+    """The name of the scan's layout-prediction switch, if it has one yet."""
+    from astro_cloud_async import Options
+
+    for f in dataclasses.fields(Options):
+        if "predict" in f.name:
+            return f.name
+    return None
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--objects", type=int, default=2000, help="objects in the survey")
+    p.add_argument("--delay", type=float, default=0.025, help="server delay per request, s")
+    p.add_argument("--mix", type=parse_mix, default=dict(DEFAULT_MIX),
+                   help="kinds and weights, e.g. tess=0.88,mosaic=0.02,table=0.1")
+    p.add_argument("--backends", default="http,s3", help="http, s3 or both")
+    p.add_argument("--cache", type=Path, default=benchlib.DEFAULT_CACHE)
+    p.add_argument("--threads", type=_ints, default=[1, 8, 32], help="astropy thread counts")
+    p.add_argument("--astropy-limit", type=int, default=400,
+                   help="objects per threaded astropy run (a prefix of the survey)")
+    p.add_argument("--astropy-seq-limit", type=int, default=60,
+                   help="objects for the sequential astropy run")
+    p.add_argument("--tuned-block", type=int, default=10 * 2880,
+                   help="fsspec block_size of the tuned astropy runs (0: skip them)")
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="requests in flight for ours (and its per-host bound) and the ceiling; "
+                        "default: our defaults, the ceiling at our per-host bound")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="runs of ours and of the ceiling; the fastest of each is reported")
+    p.add_argument("--skip", default="", help="peers to leave out: ours,astropy,tuned,ceiling")
+    p.add_argument("--jobs", type=int, default=None, help="processes writing the survey")
+    p.add_argument("--out", type=Path, default=benchlib.OUT_DIR / "bench_scan.json")
+    return p.parse_args(argv)  # fmt: skip
+
+
+def _ours_options(args: argparse.Namespace) -> dict[str, Any]:
+    if args.concurrency is None:
+        return {}
+    return {"concurrency": args.concurrency, "connections_per_host": args.concurrency}
+
+
+def _ceiling_concurrency(args: argparse.Namespace) -> int:
+    if args.concurrency is not None:
+        return int(args.concurrency)
+    from astro_cloud_async import Options
+
+    defaults = Options()
+    return min(defaults.concurrency, defaults.connections_per_host)
+
+
+def _best(results: list[PeerResult]) -> PeerResult:
+    return max(results, key=lambda r: r.rate)
+
+
+def run_backend(
+    backend: str,
+    args: argparse.Namespace,
+    objects: list[SurveyObject],
+    objects_file: Path,
+) -> list[PeerResult]:
+    """Start the servers of ``backend``, run every peer against them, stop the servers."""
+    skip = set(args.skip.split(","))
+    if backend == "http":
+        server = start_http(args.cache / "files", args.delay)
+        base_url, log_server, pids, stop = server.base_url, server, [server.pid], server.stop
+    else:
+        s3 = start_s3(args.cache, objects, args.delay)
+        base_url, log_server, pids, stop = s3.endpoint, s3.proxy, list(s3.pids), s3.stop
+    results: list[PeerResult] = []
+
+    def run(label: str, peer: str, limit: int | None = None, **spec: Any) -> PeerResult:
+        subset = objects[:limit] if limit else objects
+        spec.update(peer=peer, backend=backend, base_url=base_url,
+                    objects_file=str(objects_file), limit=limit)  # fmt: skip
+        began = time.monotonic()
+        result = run_peer(label, spec, objects=subset, log_server=log_server, server_pids=pids)
+        note = f"  {label}: {result.rate:,.1f} objects/s, {result.objects} objects"
+        note += f" in {time.monotonic() - began:.1f} s"
+        if result.failed or result.wrong_hdus:
+            note += f"  FAILED {result.failed}, wrong HDU counts {result.wrong_hdus}"
+            note += "".join(f"\n    {e}" for e in result.errors[:3])
+        print(note, flush=True)
+        return result
+
+    try:
+        concurrency = _ceiling_concurrency(args)
+        ours = _ours_options(args)
+        # Warm the server's caches (page cache, SeaweedFS metadata) before anything is timed.
+        run("warm-up (not reported)", "ceiling", concurrency=concurrency)
+        predict = prediction_option()
+        variants: list[tuple[str, dict[str, Any]]] = [("ours (default options)", ours)]
+        if predict is not None:
+            variants = [
+                ("ours (default options)", ours),
+                (f"ours ({predict}=True)", {**ours, predict: True}),
+                (f"ours ({predict}=False)", {**ours, predict: False}),
+            ]
+        rounds: dict[str, list[PeerResult]] = {}
+        for _ in range(max(1, args.repeat)):
+            if "ours" not in skip:
+                for label, options in variants:
+                    rounds.setdefault(label, []).append(run(label, "ours", options=options))
+            if "ceiling" not in skip:
+                label = f"known-ranges ceiling (obstore, {concurrency} in flight)"
+                rounds.setdefault(label, []).append(run(label, "ceiling", concurrency=concurrency))
+        results.extend(_best(rs) for rs in rounds.values())
+        astropy_runs: list[tuple[str, dict[str, Any]]] = []
+        if "astropy" not in skip:
+            astropy_runs.append(("astropy+fsspec", {}))
+        if "tuned" not in skip and args.tuned_block > 0:
+            astropy_runs.append((f"astropy+fsspec block_size={args.tuned_block}",
+                                 {"block_size": args.tuned_block}))  # fmt: skip
+        for name, fsspec in astropy_runs:
+            for threads in args.threads:
+                limit = args.astropy_seq_limit if threads <= 1 else args.astropy_limit
+                limit = min(limit, len(objects))
+                label = f"{name}, {threads} thread{'s' if threads > 1 else ''}"
+                results.append(run(label, "astropy", limit, threads=threads, fsspec=fsspec))
+    finally:
+        stop()
+    return results
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def summary(results: list[PeerResult]) -> tuple[list[str], dict[str, Any]]:
+    """Ratios against the peers and the targets, as text lines and as numbers."""
+    lines: list[str] = []
+    figures: dict[str, Any] = {}
+    ours = next((r for r in results if r.label == "ours (default options)"), None)
+    if ours is None:
+        return lines, figures
+    ceiling = next((r for r in results if r.label.startswith("known-ranges")), None)
+    plain = [r for r in results if r.label.startswith("astropy+fsspec,")]
+    tuned = [r for r in results if r.label.startswith("astropy+fsspec block_size")]
+    if plain:
+        best = _best(plain)
+        x = _ratio(ours.rate, best.rate)
+        figures["ours_over_astropy_best"] = x
+        verdict = "meets" if x >= ASTROPY_TARGET else "misses"
+        lines.append(f"ours / astropy+fsspec best ({best.label}): {x:,.1f}x "
+                     f"({verdict} the {ASTROPY_TARGET:g}x target)")  # fmt: skip
+    if tuned:
+        best = _best(tuned)
+        x = _ratio(ours.rate, best.rate)
+        figures["ours_over_astropy_tuned_best"] = x
+        lines.append(f"ours / tuned astropy+fsspec best ({best.label}): {x:,.1f}x")
+    if ceiling is not None:
+        x = _ratio(ours.rate, ceiling.rate)
+        figures["ours_over_ceiling"] = x
+        verdict = "meets" if x >= CEILING_TARGET else "misses"
+        lines.append(f"ours / known-ranges ceiling: {x:.0%} ({verdict} the "
+                     f"{CEILING_TARGET:.0%} target)")  # fmt: skip
+    for r in results:
+        if r.label.startswith("ours") and r.kinds.get("tess"):
+            req, size = r.per_object("tess")
+            ok = req <= TESS_MAX_REQUESTS and size < TESS_MAX_BYTES
+            lines.append(
+                f"{r.label}: {req:.2f} requests and {size / 1024:.1f} KiB per TESS-like object "
+                f"(server side; target <= {TESS_MAX_REQUESTS} and < 64 KiB: "
+                f"{'met' if ok else 'missed'})"
+            )
+            figures[f"{r.label} tess_requests"] = req
+            figures[f"{r.label} tess_bytes"] = size
+    return lines, figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    info = machine()
+    print(f"machine: {machine_line(info)}", flush=True)
+    plan = plan_survey(args.objects, args.mix)
+    objects = ensure_survey(args.cache, plan, jobs=args.jobs)
+    kinds = {k: sum(1 for o in objects if o.kind == k) for k in KINDS}
+    apparent = sum(o.size for o in objects)
+    print(f"survey: {args.objects} objects {kinds}, {apparent / 1e9:.1f} GB apparent, "
+          f"{sum(len(o.hdus) for o in objects)} HDUs; delay {args.delay * 1e3:g} ms", flush=True)  # fmt: skip
+    objects_file = write_objects(benchlib.OUT_DIR / f"objects-{args.objects}.json", objects)
+    payload: dict[str, Any] = {
+        "machine": info, "objects": args.objects, "delay": args.delay, "mix": args.mix,
+        "kinds": kinds, "backends": {},
+    }  # fmt: skip
+    report: list[str] = []
+    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        print(f"[{backend}]", flush=True)
+        results = run_backend(backend, args, objects, objects_file)
+        lines, figures = summary(results)
+        table = peer_table(results, KINDS)
+        report += [f"\n### {backend} ({args.objects} objects, delay {args.delay * 1e3:g} ms)\n",
+                   table, "", *[f"- {line}" for line in lines]]  # fmt: skip
+        payload["backends"][backend] = {
+            "results": [r.as_dict() for r in results], "figures": figures,
+        }
+    info_end = machine()
+    payload["load_average_end"] = info_end["load_average"]
+    print("\n".join(report))
+    print(f"\nmachine: {machine_line(info)}; load average at the end "
+          f"{' / '.join(str(x) for x in info_end['load_average'])}")  # fmt: skip
+    save_json(args.out, payload)
+    md = args.out.with_suffix(".md")
+    md.write_text(f"machine: {machine_line(info)}\n" + "\n".join(report) + "\n")
+    print(f"saved {args.out} and {md}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,275 @@
+"""``astro-cloud-async index``: formats, failures, resume, retry, and interrupted runs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyWarning
+from cli_helpers import Run, popen, write_small_files
+from servers import HTTPServer
+
+from astro_cloud_async.catalog import completed_urls, failures_path, read_catalog
+from astro_cloud_async.demo_server import RangeServer
+from astro_cloud_async.samples import astropy_layout
+
+FORMATS = ("catalog.parquet", "catalog.jsonl", "catalog.csv")
+BROKEN = {"not_fits", "empty"}
+
+
+def _layouts(paths: dict[str, Path]) -> dict[str, list[tuple[int, int]]]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)
+        return {
+            name: [(x.header_offset, x.data_offset) for x in astropy_layout(path)]
+            for name, path in paths.items()
+        }
+
+
+def _rows_by_url(table: pa.Table) -> dict[str, list[dict[str, object]]]:
+    out: dict[str, list[dict[str, object]]] = {}
+    for row in table.to_pylist():
+        out.setdefault(str(row["url"]), []).append(row)
+    return out
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_index_a_local_folder(
+    cli: Run, tmp_path: Path, sample_corpus: dict[str, Path], name: str
+) -> None:
+    folder = next(iter(sample_corpus.values())).parent
+    out = tmp_path / name
+    done = cli("index", folder, "-o", out, "--keywords", "NAXIS1,NAXIS2,BITPIX,DATE-OBS")
+    # Two broken objects: a non-zero exit, and both in the failure report.
+    assert done.returncode == 1, done.stderr
+    assert "indexed 11 objects" in done.stderr and "2 failed" in done.stderr
+    report = [json.loads(x) for x in failures_path(out).read_text().splitlines()]
+    assert {Path(r["url"]).name for r in report} == {"error_page.fits", "empty.fits"}
+    assert {r["error"] for r in report} == {"NotFITSError"}
+    assert all(r["offset"] == 0 and r["message"] for r in report)
+
+    good = {k: p for k, p in sample_corpus.items() if k not in BROKEN}
+    rows = _rows_by_url(read_catalog(out))
+    assert set(rows) == {str(p) for p in good.values()}
+    for key, layout in _layouts(good).items():
+        mine = sorted(rows[str(good[key])], key=lambda r: int(r["hdu"]))  # type: ignore[arg-type]
+        assert [(r["header_offset"], r["data_offset"]) for r in mine] == layout, key
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AstropyWarning)
+            with fits.open(good[key], disable_image_compression=True) as hdul:
+                for row, hdu in zip(mine, hdul, strict=True):
+                    assert row["NAXIS1"] == hdu.header.get("NAXIS1")
+                    assert row["DATE-OBS"] == hdu.header.get("DATE-OBS")
+
+
+def test_index_over_http_then_resume_fetches_nothing(
+    cli: Run, tmp_path: Path, nginx_server: HTTPServer, sample_corpus: dict[str, Path]
+) -> None:
+    good = {k: p for k, p in sample_corpus.items() if k not in BROKEN}
+    urls = tmp_path / "urls.txt"
+    urls.write_text(
+        "# the corpus over HTTP\n" + "".join(nginx_server.url(p) + "\n" for p in good.values())
+    )
+    out = tmp_path / "remote.parquet"
+    mark = nginx_server.log_mark()
+    first = cli("index", "--from-file", urls, "-o", out, "--keywords", "all")
+    assert first.returncode == 0, first.stderr
+    served = nginx_server.access_log_entries(mark)
+    assert served and all(e.status == 206 for e in served)
+
+    table = read_catalog(out)
+    rows = _rows_by_url(table)
+    assert set(rows) == {nginx_server.url(p) for p in good.values()}
+    for key, layout in _layouts(good).items():
+        mine = sorted(rows[nginx_server.url(good[key])], key=lambda r: int(r["hdu"]))  # type: ignore[arg-type]
+        assert [(r["header_offset"], r["data_offset"]) for r in mine] == layout
+    assert table.schema.field("NAXIS1").type == pa.int64()
+
+    # The same command again, resumed: everything is done, so nothing is fetched.
+    mark = nginx_server.log_mark()
+    again = cli("index", "--from-file", urls, "-o", out, "--keywords", "all", "--resume")
+    assert again.returncode == 0, again.stderr
+    assert f"{len(good)} skipped" in again.stderr
+    time.sleep(0.3)  # let nginx write any line it would log
+    assert nginx_server.access_log_entries(mark) == []
+    assert read_catalog(out).num_rows == table.num_rows
+
+
+def test_sources_from_standard_input(cli: Run, tmp_path: Path, small_files: list[Path]) -> None:
+    out = tmp_path / "stdin.jsonl"
+    listing = "\n".join(str(p) for p in small_files[:5]) + "\n\n" + str(small_files[0]) + "\n"
+    done = cli("index", "--from-file", "-", "-o", out, input=listing)
+    assert done.returncode == 0, done.stderr
+    # Duplicates are read once.
+    assert completed_urls(out) == {str(p) for p in small_files[:5]}
+    assert "indexed 5 objects" in done.stderr
+
+
+def test_retry_failed(cli: Run, tmp_path: Path) -> None:
+    folder = tmp_path / "survey"
+    write_small_files(folder, 3)
+    bad = folder / "late.fits"
+    bad.write_text("<html>503 Service Unavailable</html>")
+    out = tmp_path / "c.parquet"
+    first = cli("index", folder, "-o", out)
+    assert first.returncode == 1
+    assert "late.fits: NotFITSError" in first.stderr
+    assert [json.loads(x)["url"] for x in failures_path(out).read_text().splitlines()] == [str(bad)]
+
+    # A resumed run skips the failure too, and still says the catalog is incomplete.
+    resumed = cli("index", folder, "-o", out, "--resume")
+    assert resumed.returncode == 1 and "4 skipped" in resumed.stderr
+
+    write_small_files(tmp_path / "fixed", 1)
+    (tmp_path / "fixed" / "frame_000.fits").replace(bad)
+    retried = cli("index", "-o", out, "--retry-failed")
+    assert retried.returncode == 0, retried.stderr
+    assert "indexed 1 objects" in retried.stderr
+    assert not failures_path(out).exists()
+    assert completed_urls(out) == {str(p) for p in folder.iterdir()}
+
+
+def test_existing_catalog_is_not_replaced_by_accident(
+    cli: Run, tmp_path: Path, small_files: list[Path]
+) -> None:
+    out = tmp_path / "c.csv"
+    assert cli("index", *small_files[:2], "-o", out).returncode == 0
+    refused = cli("index", *small_files[2:4], "-o", out)
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+    assert completed_urls(out) == {str(p) for p in small_files[:2]}
+    replaced = cli("index", *small_files[2:4], "-o", out, "--overwrite")
+    assert replaced.returncode == 0
+    assert completed_urls(out) == {str(p) for p in small_files[2:4]}
+
+
+def test_bad_options_exit_2(cli: Run, tmp_path: Path) -> None:
+    done = cli("index", "x.fits", "-o", tmp_path / "c.jsonl", "--anon", "--requester-pays")
+    assert done.returncode == 2 and "cannot be combined" in done.stderr
+    assert cli("index", "-o", tmp_path / "c.jsonl").returncode == 2
+    assert (
+        cli("index", "x.fits", "-o", tmp_path / "c.jsonl", "--first-read", "lots").returncode == 2
+    )
+
+
+def test_no_progress_display_when_stderr_is_not_a_terminal(
+    cli: Run, tmp_path: Path, small_files: list[Path]
+) -> None:
+    done = cli("index", *small_files[:3], "-o", tmp_path / "c.jsonl")
+    assert done.returncode == 0
+    assert "\r" not in done.stderr and "it/s" not in done.stderr and " obj/s" not in done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("indexed 3 objects")
+
+
+def _wait_for(predicate: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_killed_run_resumes_without_loss_duplicates_or_refetching(
+    tmp_path: Path, cli: Run, small_files: list[Path], small_server: RangeServer, name: str
+) -> None:
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(small_server.url(p) + "\n" for p in small_files))
+    out = tmp_path / name
+    small_server.delay = 0.05  # slow enough to kill midway
+    args = ["index", "--from-file", urls, "-o", out, "--keywords", "all", "--concurrency", "2"]
+    process = popen(*args, "--batch-size", "2", "--flush-interval", "0.1")
+    try:
+        _wait_for(lambda: len(completed_urls(out)) >= 6, timeout=60)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    done_at_kill = completed_urls(out)
+    requests_at_kill = Counter(small_server.paths)
+    assert 6 <= len(done_at_kill) < len(small_files)
+
+    small_server.delay = 0
+    resumed = cli(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(done_at_kill)} skipped" in resumed.stderr
+
+    table = read_catalog(out)
+    rows = _rows_by_url(table)
+    # Nothing lost, nothing twice: every file, each with exactly its HDUs, once.
+    assert set(rows) == {small_server.url(p) for p in small_files}
+    for path in small_files:
+        hdus = [r["hdu"] for r in rows[small_server.url(path)]]
+        assert sorted(hdus) == list(range(len(astropy_layout(path)))), path.name
+    # Finished objects were not fetched again.
+    for url in done_at_kill:
+        path = "/" + url.split("/", 3)[3]
+        assert small_server.paths[path] == requests_at_kill[path], path
+    primaries = [r for r in table.to_pylist() if r["hdu"] == 0]
+    assert sorted(r["OBJECT"] for r in primaries) == [f"field {i:03d}" for i in range(30)]
+
+
+def test_ctrl_c_keeps_finished_objects(
+    tmp_path: Path, small_files: list[Path], small_server: RangeServer
+) -> None:
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(small_server.url(p) + "\n" for p in small_files))
+    out = tmp_path / "c.parquet"
+    small_server.delay = 0.05
+    process = popen("index", "--from-file", urls, "-o", out, "--concurrency", "2")
+    _wait_for(lambda: small_server.count() >= 8, timeout=60)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted after" in stderr
+    done = completed_urls(out)
+    assert 0 < len(done) < len(small_files)
+    table = read_catalog(out)
+    assert table.num_rows == sum(
+        len(astropy_layout(Path(small_files[0].parent, u.rsplit("/", 1)[1]))) for u in done
+    )
+
+
+def test_sigterm_is_an_interruption_too(
+    tmp_path: Path, small_files: list[Path], small_server: RangeServer
+) -> None:
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(small_server.url(p) + "\n" for p in small_files))
+    out = tmp_path / "c.jsonl"
+    small_server.delay = 0.05
+    process = popen("index", "--from-file", urls, "-o", out, "--concurrency", "2")
+    _wait_for(lambda: small_server.count() >= 8, timeout=60)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert len(completed_urls(out)) > 0
+
+
+def test_python_module_entry_point(tmp_path: Path, small_files: list[Path]) -> None:
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "astro_cloud_async.cli",
+            "index",
+            small_files[0],
+            "-o",
+            tmp_path / "m.csv",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert completed_urls(tmp_path / "m.csv") == {str(small_files[0])}

@@ -1,0 +1,77 @@
+"""Helpers shared by the reliability tests: fast options and one-call scans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rel_faults import FaultServer
+
+from astro_cloud_async import Client, HDURecord, ObjectFailed
+from astro_cloud_async.samples import HDULayout
+from astro_cloud_async.stats import PoolStats
+
+FAST: dict[str, Any] = {
+    "retries": 3,
+    "backoff": 0.001,
+    "max_backoff": 0.005,
+    "timeout": 0.5,
+    "connect_timeout": 0.5,
+}
+"""Small time-outs and back-offs: a fault costs milliseconds, a stall half a second."""
+
+SMALL_READS: dict[str, Any] = {"first_read": 2880, "next_read": 2880}
+"""One block per read, so that walking an object takes several ranges."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A FITS object: its real bytes up to the last header, its size and true layout."""
+
+    name: str
+    head: bytes
+    size: int
+    layout: tuple[HDULayout, ...]
+
+    @property
+    def layout_tuples(self) -> list[tuple[int, int, int]]:
+        return [(h.header_offset, h.data_offset, h.data_size) for h in self.layout]
+
+
+def serve(server: FaultServer, name: str, sample: Sample, **settings: Any) -> str:
+    """Serve ``sample`` (zeros after its real bytes, up to its size) at ``/name``."""
+    return server.add(name, sample.head, size_override=sample.size, **settings)
+
+
+@dataclass
+class ScanOutcome:
+    """Everything a scan gave, grouped by object URL, with the client's statistics."""
+
+    records: dict[str, list[HDURecord]]
+    failures: dict[str, list[ObjectFailed]]
+    stats: PoolStats
+    order: list[str]
+
+    def layout(self, url: str) -> list[tuple[int, int, int]]:
+        return [(r.header_offset, r.data_offset, r.data_size) for r in self.records[url]]
+
+    def only_failure(self, url: str) -> ObjectFailed:
+        assert url not in self.records, f"{url} gave records: {self.records[url]}"
+        (failed,) = self.failures[url]
+        return failed
+
+
+async def scan_all(urls: list[str], **options: Any) -> ScanOutcome:
+    """Scan ``urls`` with one client; group what comes out."""
+    records: dict[str, list[HDURecord]] = {}
+    failures: dict[str, list[ObjectFailed]] = {}
+    order: list[str] = []
+    async with Client(**options) as client:
+        async for item in client.scan(urls):
+            order.append(item.url)
+            if isinstance(item, ObjectFailed):
+                failures.setdefault(item.url, []).append(item)
+            else:
+                records.setdefault(item.url, []).append(item)
+        stats = client.stats
+    return ScanOutcome(records, failures, stats, order)

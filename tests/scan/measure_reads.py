@@ -1,0 +1,128 @@
+"""Requests and bytes per object for typical layouts, counted by the server and by the pool.
+
+Each object is read by a client of its own, so the pool's statistics are that object's; the
+server's access log is read from a mark taken just before. Run it from the repository root
+(it starts nginx, Apache and Caddy on free loopback ports, from the test helpers)::
+
+    python tests/scan/measure_reads.py
+
+The numbers in ``docs/scan.md`` come from this script; ``test_scan_corpus.py`` asserts the
+TESS row with the same function.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+if __name__ == "__main__":  # run as a script: make the test helpers importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from servers import HTTPServer
+
+import astro_cloud_async as aca
+from astro_cloud_async.samples import (
+    write_mosaic_like,
+    write_table_like,
+    write_tess_ffi_like,
+    write_test_corpus,
+)
+from astro_cloud_async.sync import run_sync
+
+
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """What reading one object's headers cost."""
+
+    name: str
+    hdus: int
+    object_size: int
+    server_requests: int
+    server_bytes: int
+    pool_requests: int
+    pool_bytes: int
+
+
+async def _read(url: str, **options: object) -> tuple[int, aca.StatsSnapshot]:
+    async with aca.Client(**options) as client:
+        records = await client.read_headers(url)
+        return len(records), client.stats.snapshot()
+
+
+def measure_object(server: HTTPServer, name: str, path: Path, **options: object) -> Reads:
+    """Read ``path`` (served by ``server``) with a client of its own and count what it took."""
+    mark = server.log_mark()
+    hdus, stats = run_sync(lambda: _read(server.url(path), **options))
+    entries = server.access_log_entries(mark, at_least=stats.requests)
+    return Reads(
+        name=name,
+        hdus=hdus,
+        object_size=path.stat().st_size,
+        server_requests=len(entries),
+        server_bytes=sum(e.bytes_sent for e in entries),
+        pool_requests=stats.requests,
+        pool_bytes=stats.bytes,
+    )
+
+
+def typical_layouts(folder: Path) -> dict[str, Path]:
+    """The layouts of the table in docs/scan.md, written (sparse) into ``folder``."""
+    corpus = write_test_corpus(folder / "corpus")
+    return {
+        "TESS FFI-like (3 HDUs)": write_tess_ffi_like(folder / "tess.fits", seed=1),
+        "mosaic, 60 CCDs (61 HDUs)": write_mosaic_like(folder / "mosaic.fits", n_ccds=60),
+        "small table (2 HDUs)": write_table_like(folder / "table.fits"),
+        "tile-compressed (.fits.fz)": corpus["compressed"],
+        "ASCII table": corpus["ascii_table"],
+        "random groups": corpus["random_groups"],
+    }
+
+
+def table(rows: list[Reads]) -> str:
+    lines = [
+        "| layout | HDUs | object size | GETs (server) | bytes (server) | GETs (pool) "
+        "| bytes (pool) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.name} | {r.hdus} | {r.object_size:,} | {r.server_requests} "
+            f"| {r.server_bytes:,} | {r.pool_requests} | {r.pool_bytes:,} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    from servers import start_nginx
+
+    starters: list[tuple[str, Callable[[Path], HTTPServer]]] = [("nginx", start_nginx)]
+    try:
+        from servers import start_apache, start_caddy  # type: ignore[attr-defined]
+
+        starters += [("Apache", start_apache), ("Caddy", start_caddy)]
+    except ImportError:
+        pass
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        layouts = typical_layouts(folder)
+        for kind, start in starters:
+            with start(folder) as server:
+                rows = [measure_object(server, name, path) for name, path in layouts.items()]
+            print(f"\n{kind}, default options:\n")
+            print(table(rows))
+        mosaic = "mosaic, 60 CCDs (61 HDUs)"
+        with start_nginx(folder) as server:
+            row = measure_object(server, mosaic, layouts[mosaic], next_read=4 * 2880)
+        print("\nnginx, next_read=4*2880:\n")
+        print(table([row]))
+        with start_nginx(folder, max_ranges=0) as server:
+            rows = [measure_object(server, name, path) for name, path in layouts.items()]
+        print("\nnginx with Range disabled (200 and the whole body to every GET):\n")
+        print(table(rows))
+
+
+if __name__ == "__main__":
+    main()

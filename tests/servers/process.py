@@ -1,0 +1,163 @@
+"""Start, watch and stop one server process.
+
+A server is started in its own session (its PID is also its process-group id), with its console
+output captured to a file. Start-up waits until the TCP port accepts connections, and fails fast
+with the server's own error log when the process exits first. Stopping signals that one PID (then
+its group, for workers it forked), never processes found by name. Everything started here is also
+stopped at interpreter exit, so a crashed test run leaves no server behind.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+__all__ = [
+    "ServerBinaryMissing",
+    "ServerProcess",
+    "ServerStartError",
+    "find_binary",
+    "free_ports",
+    "retry_on_port_clash",
+]
+
+T = TypeVar("T")
+
+_LIVE: dict[int, ServerProcess] = {}
+
+
+class ServerStartError(RuntimeError):
+    """A server did not come up; the message holds its error output."""
+
+
+class ServerBinaryMissing(ServerStartError):
+    """The server program is not installed."""
+
+
+def find_binary(name: str, *candidates: str) -> str:
+    """Path of ``name`` on PATH or at one of ``candidates``; raises ServerBinaryMissing."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for candidate in candidates:
+        if os.access(candidate, os.X_OK):
+            return candidate
+    raise ServerBinaryMissing(f"{name} is not installed (looked on PATH and in {candidates})")
+
+
+def free_ports(n: int = 1) -> list[int]:
+    """``n`` distinct free TCP ports on 127.0.0.1 (all held open until all are chosen)."""
+    sockets = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def retry_on_port_clash(start: Callable[[], T], attempts: int = 4) -> T:
+    """Call ``start`` again (it picks new ports) when a port was taken in the meantime."""
+    for attempt in range(attempts):
+        try:
+            return start()
+        except ServerStartError as exc:
+            text = str(exc).lower()
+            clash = "address already in use" in text or "bind" in text and "in use" in text
+            if not clash or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+class ServerProcess:
+    """One running server program."""
+
+    __slots__ = ("argv", "console", "logs", "name", "popen")
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        workdir: Path,
+        logs: Sequence[Path] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.logs = list(logs)
+        self.console = workdir / f"{name}.console.log"
+        with open(self.console, "wb") as out:
+            self.popen = subprocess.Popen(
+                self.argv,
+                cwd=workdir,
+                env=dict(env) if env is not None else None,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _LIVE[self.popen.pid] = self
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def diagnostics(self, limit: int = 4000) -> str:
+        """The tail of the console output and of every error log, for failure messages."""
+        parts = [f"command: {' '.join(self.argv)}", f"exit status: {self.popen.poll()}"]
+        for path in [self.console, *self.logs]:
+            with contextlib.suppress(OSError):
+                text = path.read_text(errors="replace")
+                parts.append(f"--- {path.name} ---\n{text[-limit:]}")
+        return "\n".join(parts)
+
+    def wait_listening(self, port: int, *, timeout: float = 15.0, path_probe: bool = False) -> None:
+        """Wait until 127.0.0.1:``port`` accepts connections; raise if the process dies first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.popen.poll() is not None:
+                raise ServerStartError(f"{self.name} exited during start-up\n{self.diagnostics()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+                return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ServerStartError(
+                    f"{self.name} did not listen on port {port} within {timeout} s\n"
+                    + self.diagnostics()
+                )
+            time.sleep(0.02)
+
+    def stop(self, *, timeout: float = 10.0, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Signal the server, wait for it, then kill whatever is left of its process group."""
+        _LIVE.pop(self.popen.pid, None)
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    self.popen.kill()
+                self.popen.wait(timeout)
+        # Workers forked by the server share its process group (its own PID).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+
+
+@atexit.register
+def _stop_all() -> None:
+    for process in list(_LIVE.values()):
+        process.stop(timeout=5.0)

@@ -1,0 +1,130 @@
+"""URL routing, source expansion (local) and the S3 URL forms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from astro_cloud_async.errors import ConfigurationError
+from astro_cloud_async.options import Options
+from astro_cloud_async.stores import (
+    HTTPStore,
+    LocalStore,
+    S3Location,
+    S3Store,
+    Stores,
+    parse_s3_https,
+    parse_s3_url,
+    s3_url_from_https,
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "https://my-bucket.s3.us-west-2.amazonaws.com/a/b.fits",
+            ("my-bucket", "a/b.fits", "us-west-2"),
+        ),
+        ("https://my-bucket.s3.amazonaws.com/a%20b.fits", ("my-bucket", "a b.fits", None)),
+        ("https://my-bucket.s3-eu-west-1.amazonaws.com/k", ("my-bucket", "k", "eu-west-1")),
+        ("https://bkt.s3.dualstack.ap-south-1.amazonaws.com/k", ("bkt", "k", "ap-south-1")),
+        (
+            "https://s3.us-east-2.amazonaws.com/bucket.with.dots/x/y.fits",
+            ("bucket.with.dots", "x/y.fits", "us-east-2"),
+        ),
+        (
+            "https://s3.amazonaws.com/stpubdata/tess/public/x.fits",
+            ("stpubdata", "tess/public/x.fits", None),
+        ),
+        ("https://s3.cn-north-1.amazonaws.com.cn/b/k", ("b", "k", "cn-north-1")),
+        ("https://bucket.s3.us-west-2.amazonaws.com/", ("bucket", "", "us-west-2")),
+    ],
+)
+def test_aws_https_forms(url: str, expected: tuple[str, str, str | None]) -> None:
+    assert parse_s3_https(url) == S3Location(*expected)
+    assert s3_url_from_https(url) == f"s3://{expected[0]}/{expected[1]}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/bucket/key.fits",
+        "https://archive.stsci.edu/missions/tess/x.fits",
+        "https://bucket.s3.us-west-2.amazonaws.com/k?X-Amz-Signature=abc",  # presigned: as is
+        "ftp://s3.amazonaws.com/b/k",
+    ],
+)
+def test_non_s3_urls(url: str) -> None:
+    assert s3_url_from_https(url) is None
+
+
+def test_custom_endpoint_mapping() -> None:
+    ep = "http://127.0.0.1:8333"
+    assert s3_url_from_https("http://127.0.0.1:8333/private/a/b.fits", endpoint_url=ep) == (
+        "s3://private/a/b.fits"
+    )
+    assert s3_url_from_https("http://127.0.0.1:9999/private/a.fits", endpoint_url=ep) is None
+    assert s3_url_from_https(
+        "https://minio.example.org/s3/bkt/k", endpoint_url="https://minio.example.org/s3"
+    ) == ("s3://bkt/k")
+
+
+def test_parse_s3_url() -> None:
+    assert parse_s3_url("s3://b/dir/x.fits") == S3Location("b", "dir/x.fits")
+    assert parse_s3_url("s3://b") == S3Location("b", "")
+    with pytest.raises(ConfigurationError):
+        parse_s3_url("s3:///key")
+
+
+async def test_for_url_routes_and_shares() -> None:
+    async with Stores(Options(anon=True)) as stores:
+        http = stores.for_url("https://example.org/x.fits")
+        assert isinstance(http, HTTPStore)
+        assert stores.for_url("http://example.org/y.fits") is http
+        s3 = stores.for_url("s3://bucket/x.fits")
+        assert isinstance(s3, S3Store)
+        assert stores.for_url("s3://other/y.fits") is s3  # one store per endpoint/region
+        assert isinstance(stores.for_url("/data/x.fits"), LocalStore)
+        assert isinstance(stores.for_url("file:///data/x.fits"), LocalStore)
+        # Without https_as_s3, an AWS HTTPS URL is plain HTTP.
+        assert stores.for_url("https://b.s3.us-west-2.amazonaws.com/k") is http
+        with pytest.raises(ConfigurationError):
+            stores.for_url("gopher://x/y")
+        assert "s3(aws, None)" in repr(stores)
+
+
+async def test_https_as_s3_uses_region_of_the_url() -> None:
+    async with Stores(Options(anon=True), https_as_s3=True) as stores:
+        west = stores.for_url("https://bkt.s3.us-west-2.amazonaws.com/k")
+        default = stores.for_url("s3://bkt/k")
+        assert isinstance(west, S3Store) and west is not default
+        assert stores.for_url("https://s3.us-west-2.amazonaws.com/other/j") is west
+        assert isinstance(stores.for_url("https://example.org/k"), HTTPStore)
+
+
+async def test_caller_session_survives_stores() -> None:
+    async with aiohttp.ClientSession() as session:
+        async with Stores(Options(), http_session=session) as stores:
+            stores.for_url("https://example.org/x")
+            stores.for_url("s3://b/k")
+        assert not session.closed
+    with pytest.raises(ConfigurationError):
+        stores.for_url("https://example.org/x")
+
+
+async def test_expand_local(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    for name in ("sub/b.fits", "a.fits", "c.txt", "sub/d.fits.fz"):
+        (tmp_path / name).write_bytes(b"x")
+    async with Stores(Options(suffixes=(".fits", ".fits.fz"))) as stores:
+        got = [u async for u in stores.expand(str(tmp_path))]
+        single = [u async for u in stores.expand(str(tmp_path / "c.txt"))]
+        missing = [u async for u in stores.expand(str(tmp_path / "none.fits"))]
+        http = [u async for u in stores.expand("https://example.org/x.fits")]
+    assert got == [str(tmp_path / n) for n in ("a.fits", "sub/b.fits", "sub/d.fits.fz")]
+    assert single == [str(tmp_path / "c.txt")]  # an object named explicitly passes through
+    assert missing == [str(tmp_path / "none.fits")]
+    assert http == ["https://example.org/x.fits"]
