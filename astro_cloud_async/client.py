@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, suppress
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -95,7 +95,8 @@ class Client:
         self._scans.clear()
         try:
             for running in scans:
-                await running.aclose()
+                with suppress(RuntimeError):  # being iterated by another task
+                    await running.aclose()
         finally:
             stack, self._stack, self._stores = self._stack, None, None
             if stack is not None:

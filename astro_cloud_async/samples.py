@@ -108,7 +108,9 @@ _HISTORY = (
 )
 
 
-def _header(cards: Iterable[_Card], *, blocks: int, history: Sequence[str] = _HISTORY) -> fits.Header:
+def _header(
+    cards: Iterable[_Card], *, blocks: int, history: Sequence[str] = _HISTORY
+) -> fits.Header:
     """A header of ``cards``, then HISTORY cards up to exactly ``blocks`` blocks."""
     header = fits.Header()
     for key, value, comment in cards:
@@ -161,7 +163,9 @@ def _iso(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}"
 
 
-def _sip(prefix: str, order: int, rng: random.Random, scale: float, *, inverse: bool) -> list[_Card]:
+def _sip(
+    prefix: str, order: int, rng: random.Random, scale: float, *, inverse: bool
+) -> list[_Card]:
     low = 0 if inverse else 2
     cards: list[_Card] = [(f"{prefix}_ORDER", order, "polynomial order, axis 1 detector to sky")]
     if prefix in ("B", "BP"):
@@ -294,10 +298,16 @@ def _tess_image(
         cards += [
             ("CALFILES", calfiles, "calibration models applied"),
             *[(f"GAIN{o}", round(5.2 + rng.uniform(-0.2, 0.2), 4), "[e/ADU] gain") for o in "ABCD"],
-            *[(f"READNOI{o}", round(9.5 + rng.uniform(-1, 1), 4), "[e] read noise") for o in "ABCD"],
+            *[
+                (f"READNOI{o}", round(9.5 + rng.uniform(-1, 1), 4), "[e] read noise")
+                for o in "ABCD"
+            ],
             ("NREADOUT", 48, "number of read per cadence"),
             ("FXDOFF", 209700, "compression fixed offset"),
-            *[(f"MEANBLC{o}", 6600 + rng.randrange(100), "[count] mean black level") for o in "ABCD"],
+            *[
+                (f"MEANBLC{o}", 6600 + rng.randrange(100), "[count] mean black level")
+                for o in "ABCD"
+            ],
         ]
     cards += [
         ("RADESYS", "ICRS", "reference frame of celestial coordinates"),
@@ -583,7 +593,14 @@ def _random_groups_bytes(seed: int) -> bytes:
     hdu.header["OBJECT"] = ("3C286", "source name")
     hdu.header["TELESCOP"] = ("VLA", "")
     for i, (ctype, crval) in enumerate(
-        [("COMPLEX", 1.0), ("STOKES", -1.0), ("FREQ", 1.4e9), ("IF", 1.0), ("RA", 202.78), ("DEC", 30.5)],
+        [
+            ("COMPLEX", 1.0),
+            ("STOKES", -1.0),
+            ("FREQ", 1.4e9),
+            ("IF", 1.0),
+            ("RA", 202.78),
+            ("DEC", 30.5),
+        ],
         start=2,
     ):
         hdu.header[f"CTYPE{i}"] = ctype
@@ -702,5 +719,7 @@ def write_survey(
         mosaic_seed = seed * 1_000_003 + i
         paths.append(write_mosaic_like(directory / mosaic_name(seed=mosaic_seed), seed=mosaic_seed))
     for i in range(n_table):
-        paths.append(write_table_like(directory / f"catalog_{seed:04d}_{i:05d}.fits", seed=seed + i))
+        paths.append(
+            write_table_like(directory / f"catalog_{seed:04d}_{i:05d}.fits", seed=seed + i)
+        )
     return paths

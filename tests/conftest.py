@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from servers import HTTPServer, ServerBinaryMissing, start_nginx
+from servers import HTTPServer, ServerBinaryMissing, start_apache, start_caddy, start_nginx
+from servers.s3data import ManyKeys, copy_objects, load_many_keys, upload_folder
+from servers.seaweedfs import S3Server, start_seaweedfs
 
 from astro_cloud_async.samples import write_test_corpus
 
@@ -28,6 +30,7 @@ SERVER_FIXTURES = frozenset(
         "caddy_server",
         "s3_server",
         "s3_many_keys",
+        "s3_env",
     }
 )
 
@@ -79,3 +82,62 @@ def nginx_norange(sample_corpus: dict[str, Path]) -> Iterator[HTTPServer]:
     server = start_or_skip(lambda: start_nginx(_corpus_root(sample_corpus), max_ranges=0))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def apache_server(sample_corpus: dict[str, Path]) -> Iterator[HTTPServer]:
+    """Apache httpd serving the sample corpus (its own Range handling, 416 without size)."""
+    server = start_or_skip(lambda: start_apache(_corpus_root(sample_corpus)))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def caddy_server(sample_corpus: dict[str, Path]) -> Iterator[HTTPServer]:
+    """Caddy's file_server serving the sample corpus."""
+    server = start_or_skip(lambda: start_caddy(_corpus_root(sample_corpus)))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(sample_corpus: dict[str, Path]) -> Iterator[S3Server]:
+    """SeaweedFS with the sample corpus in each of its buckets, keyed by file name.
+
+    ``sample_corpus["tess_1"].name`` is the key of that object in ``public`` (anonymous
+    read), ``private`` and ``requester-pays`` (signed only); ``s3_server.url(bucket, key)``
+    gives the ``s3://`` URL, ``s3_server.env()`` the AWS_* variables, and
+    ``s3_server.access_log_entries()`` what the logging proxy in front of it saw.
+    """
+    server = start_or_skip(start_seaweedfs)
+    try:
+        keys = upload_folder(server, _corpus_root(sample_corpus), server.public_bucket)
+        for bucket in (server.private_bucket, server.requester_pays_bucket):
+            copy_objects(server, server.public_bucket, keys, bucket)
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_many_keys(s3_server: S3Server) -> ManyKeys:
+    """2,500 tiny FITS objects (one block each) under one prefix, for listing tests.
+
+    ``s3_many_keys.bucket`` is ``"listing"`` (anonymous read and list allowed),
+    ``s3_many_keys.prefix`` is ``"many/"``, ``s3_many_keys.keys`` the 2,500 keys in listing
+    order (``many/tiny-000000.fits`` ...), ``s3_many_keys.url`` is ``s3://listing/many/`` and
+    ``s3_many_keys.server`` the :class:`S3Server`. Nothing else is ever stored in that bucket.
+    """
+    return load_many_keys(s3_server, s3_server.listing_bucket, "many/", 2500)
+
+
+@pytest.fixture
+def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """Point AWS SDK environment variables at ``s3_server`` (admin keys) for one test."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    return s3_server

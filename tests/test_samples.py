@@ -113,7 +113,7 @@ def test_table_like_has_real_rows(tmp_path: Path) -> None:
         table = hdul["SOURCES"].data
         assert len(table) == 800
         assert table["ID"][-1] == 800
-        assert 150 <= table["RA"].min() and table["RA"].max() <= 151
+        assert table["RA"].min() >= 150 and table["RA"].max() <= 151
         assert table["NAME"][0].startswith("J150.")
 
 

@@ -13,7 +13,7 @@ batches (see :mod:`.columns` for the rule).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import redact_url
@@ -178,7 +178,7 @@ def group_objects(results: Iterable[HDURecord | ObjectFailed]) -> Iterator[Outco
 
 async def agroup_objects(
     results: AsyncIterable[HDURecord | ObjectFailed],
-) -> AsyncIterator[Outcome]:
+) -> AsyncGenerator[Outcome, None]:
     """:func:`group_objects` over an async iterable, such as ``Client.scan(...)``."""
     group: list[HDURecord] = []
     async for item in results:

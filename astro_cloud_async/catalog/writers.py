@@ -173,7 +173,13 @@ class ParquetWriter(CatalogWriter):
     compression = "zstd"
 
     def _open(self, *, resume: bool, overwrite: bool) -> None:
-        import pyarrow  # noqa: F401 -- fail now, not at the first flush, if it is missing
+        try:
+            import pyarrow  # noqa: F401 -- fail now, not at the first flush
+        except ImportError as err:
+            raise ConfigurationError(
+                "a Parquet catalog needs pyarrow (pip install 'astro_cloud_async[catalog]'); "
+                "or write JSON Lines (.jsonl) or CSV (.csv)"
+            ) from err
 
         path = self.path
         if path.exists() and not path.is_dir():

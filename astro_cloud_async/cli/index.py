@@ -21,7 +21,7 @@ import signal
 import stat
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -224,7 +224,7 @@ class _Run:
         self.last_flush = time.monotonic()
 
     async def urls(
-        self, expand: Expander, sources: AsyncIterator[str], skip: set[str]
+        self, expand: Expander, sources: AsyncIterator[str], skip: Container[str]
     ) -> AsyncIterator[str]:
         """Object URLs to scan: expanded, without duplicates or objects already done."""
         seen: set[str] = set()
@@ -286,10 +286,10 @@ async def index(job: IndexJob, *, stream: TextIO | None = None) -> IndexResult:
     earlier = log.load(writer.completed)
     if job.retry_failed:
         given: AsyncIterator[str] = _iterate(list(earlier))
-        skip = set(writer.completed)
+        skip: Container[str] = writer.completed
     else:
         given = _given_sources(job)
-        skip = set(writer.completed) | {url_key(u) for u in earlier}
+        skip = _Either(writer.completed, {url_key(u) for u in earlier})
     run = _Run(job, writer, log, stream)
     if job.progress:
         run.counts.expected = len(earlier) if job.retry_failed else expected_objects(job)
@@ -330,6 +330,16 @@ async def index(job: IndexJob, *, stream: TextIO | None = None) -> IndexResult:
         interrupted=interrupted,
         rows=writer.rows_written - rows_before,
     )
+
+
+class _Either(Container[str]):
+    """Membership in either of two sets, without copying the (large) first one."""
+
+    def __init__(self, first: Container[str], second: Container[str]):
+        self.first, self.second = first, second
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.first or key in self.second
 
 
 def _uncancel() -> None:
@@ -415,6 +425,9 @@ def add_parser(subparsers: Any) -> None:
 def job_from_args(args: argparse.Namespace) -> IndexJob:
     if not args.sources and not args.from_files and not args.retry_failed:
         raise ConfigurationError("give SOURCES, --from-file or --retry-failed")
+    for name in args.from_files:
+        if name != "-" and not os.path.isfile(name):
+            raise ConfigurationError(f"--from-file {name}: no such file")
     if args.batch_size < 1 or args.flush_interval <= 0:
         raise ConfigurationError("--batch-size and --flush-interval must be positive")
     return IndexJob(

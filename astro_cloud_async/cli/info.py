@@ -169,11 +169,11 @@ def format_info(url: str, rows: list[HDUSummary]) -> str:
         for r in rows
     ]
     widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
-    right = {0, 2, 4, 7, 8}
+    right = {0, 2, 4, 7, 8, 9}
     lines = [f"Filename: {url}"]
     for row in [head, *body]:
         cells = [
-            cell.rjust(w) if i in right and row is not head else cell.ljust(w)
+            cell.rjust(w) if i in right else cell.ljust(w)
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ]
         lines.append("  ".join(cells).rstrip())

@@ -189,7 +189,7 @@ def index_on_dask(
             )
             partitions = {f.key: p for f, p in zip(futures, listed.partitions, strict=True)}
             try:
-                for future in distributed.as_completed(futures):
+                for future in distributed.as_completed(futures, loop=client.loop):
                     try:
                         report: PartitionReport = future.result()
                     except Exception as error:  # the task as a whole failed
@@ -217,7 +217,9 @@ def index_on_dask(
         progress.close()
         writer.close()
     # (Closing the writer above, after the tasks, unified the schemas of the workers' parts.)
-    outstanding = log.compact(completed | listed_ok)
+    # A source that now lists clears its earlier listing failure, unless it failed again.
+    failed_now = {entry.url for entry in new_failures}
+    outstanding = log.compact(completed | (listed_ok - failed_now))
     return IndexResult(
         counts=counts,
         elapsed=time.monotonic() - started,

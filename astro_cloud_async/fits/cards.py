@@ -18,6 +18,7 @@ and re-parsed. Record-valued keyword cards (a proposed convention astropy enable
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -103,6 +104,19 @@ def make_card(
     return card  # type: ignore[return-value]
 
 
+def make_cards(
+    keywords: Iterable[str], fields: Iterable[Fields], images: Iterable[str]
+) -> tuple[Card, ...]:
+    """Build many cards quickly (see :class:`_CardBuilder`)."""
+    built = [
+        _CardBuilder(keyword, f[0], f[1], image, f[2])
+        for keyword, f, image in zip(keywords, fields, images, strict=True)
+    ]
+    for card in built:
+        card.__class__ = Card  # type: ignore[assignment]
+    return tuple(built)  # type: ignore[arg-type]
+
+
 def parse_card(image: str | bytes) -> Card:
     """Read one card from its image (one 80-character card, or a long string with its CONTINUEs).
 
@@ -151,8 +165,12 @@ _KEYWORD_BYTES: Final = _KEYWORD_CHARS.encode("ascii")
 _CACHE_LIMIT: Final = 1 << 16
 
 
-def keyword_of(prefix: bytes, image: str) -> str:
-    """The keyword of a card (``prefix``: its first 10 bytes), as astropy's ``Card`` reads it."""
+def keyword_of(prefix: bytes, text: str, start: int, end: int) -> str:
+    """The keyword of the card ``text[start:end]`` (``prefix``: its first 10 bytes).
+
+    As astropy's ``Card`` reads it. For a long string, ``end`` is the end of its last CONTINUE
+    card. Only HIERARCH cards need more than the prefix.
+    """
     keyword = _KEYWORDS.get(prefix)
     if keyword is not None:
         return keyword
@@ -177,8 +195,10 @@ def keyword_of(prefix: bytes, image: str) -> str:
     # Everything else, as astropy's Card._parse_keyword does it.
     head = prefix.decode("latin-1")
     upper = head[:KEYWORD_LENGTH].strip().upper()
-    if upper == "HIERARCH" and head[8:9] == " " and "=" in image:
-        return image.split("=", 1)[0][9:].strip()  # depends on the whole card: not stored
+    if upper == "HIERARCH" and head[8:9] == " ":
+        image = text[start:end]
+        if "=" in image:
+            return image.split("=", 1)[0][9:].strip()  # depends on the whole card: not stored
     if head[8:10] == "= " or upper in _SPECIAL_KEYWORDS:
         keyword = upper
     else:
@@ -268,7 +288,7 @@ def read_fields(image: str, prefix: bytes, printable: bool) -> Fields:
 def read_card(image: str, printable: bool) -> Row:
     """Read one 80-character card; ``printable``: the caller checked it is printable ASCII."""
     prefix = image[:10].encode("latin-1")
-    keyword = keyword_of(prefix, image)
+    keyword = keyword_of(prefix, image, 0, len(image))
     if printable and (prefix in _STANDARD or prefix in _TEXT):
         value, comment, problem = read_fields(image, prefix, printable)
         return keyword, value, comment, problem

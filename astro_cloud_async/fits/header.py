@@ -29,7 +29,7 @@ from .cards import (
     Card,
     Fields,
     keyword_of,
-    make_card,
+    make_cards,
     read_fields,
     read_long_card,
     read_value,
@@ -52,9 +52,12 @@ def _prefixes(body: bytes) -> tuple[bytes, ...]:
     n = len(body) // CARD_LENGTH
     unpacker = _PREFIX_STRUCTS.get(n)
     if unpacker is None:
-        if len(_PREFIX_STRUCTS) > 512:
-            _PREFIX_STRUCTS.clear()
-        unpacker = _PREFIX_STRUCTS[n] = struct.Struct("10s70x" * n)
+        # Compiling the format costs about twice the unpacking: keep those of common sizes.
+        unpacker = struct.Struct("10s70x" * n)
+        if n <= 1024:
+            if len(_PREFIX_STRUCTS) >= 128:
+                _PREFIX_STRUCTS.clear()
+            _PREFIX_STRUCTS[n] = unpacker
     return unpacker.unpack(body)
 
 
@@ -149,21 +152,26 @@ class Header(Mapping[str, object]):
         self._text = text = body.decode("latin-1")
         self._printable = not body.translate(None, _PRINTABLE)
         prefixes = _prefixes(body)
+        long: set[int] = set()
         if b"CONTINUE" in body and (joined := _continued(body)):
             # A long string is one card: its CONTINUE cards are not cards of their own.
             starts = [j for j in range(len(prefixes)) if j not in joined]
+            long = {n for n, j in enumerate(starts) if j + 1 in joined}
             prefixes = tuple([prefixes[j] for j in starts])
             self._bounds: range | list[int] = [j * CARD_LENGTH for j in starts] + [len(text)]
         else:
             self._bounds = range(0, len(text) + 1, CARD_LENGTH)
-        self._prefixes = prefixes
         keywords: list[str | None] = list(map(_KEYWORDS.get, prefixes))
         if None in keywords:
             bounds = self._bounds
             for j, keyword in enumerate(keywords):
                 if keyword is None:
-                    keywords[j] = keyword_of(prefixes[j], text[bounds[j] : bounds[j + 1]])
+                    keywords[j] = keyword_of(prefixes[j], text, bounds[j], bounds[j + 1])
         self._keywords: list[str] = keywords  # type: ignore[assignment]
+        if long:
+            # No fast reader takes an empty prefix: long strings go to their own reader.
+            prefixes = tuple([b"" if j in long else p for j, p in enumerate(prefixes)])
+        self._prefixes = prefixes
         self._rows: list[Fields | None] = [None] * len(keywords)
         self._index: dict[str, int] | None = None
         self._keys: list[str] | None = None
@@ -188,8 +196,9 @@ class Header(Mapping[str, object]):
     def _all_rows(self) -> list[Fields]:
         rows = self._rows
         if None in rows:
-            if self._printable and isinstance(self._bounds, range):
-                # The common case inlined: one card per 80 bytes, printable ASCII throughout.
+            if self._printable:
+                # Inlined for speed: standard value cards to the fast value reader, COMMENT,
+                # HISTORY and blank cards to their text, and the rest (None) to _row below.
                 text = self._text
                 rows[:] = [
                     row
@@ -202,24 +211,18 @@ class Header(Mapping[str, object]):
                     for s, p, row in zip(self._bounds, self._prefixes, rows, strict=False)
                 ]
             if None in rows:
-                for j in range(len(rows)):
-                    self._row(j)
+                for j, row in enumerate(rows):
+                    if row is None:
+                        self._row(j)
         return rows  # type: ignore[return-value]
 
     @property
     def cards(self) -> tuple[Card, ...]:
         """Every card in order (END excluded); a long string and its CONTINUEs are one card."""
         if self._cards is None:
-            text = self._text
-            b = self._bounds
-            self._cards = tuple(
-                [
-                    make_card(keyword, row[0], row[1], text[b[j] : b[j + 1]], row[2])
-                    for j, (keyword, row) in enumerate(
-                        zip(self._keywords, self._all_rows(), strict=True)
-                    )
-                ]
-            )
+            bounds = self._bounds
+            images = map(self._text.__getitem__, map(slice, bounds, bounds[1:]))
+            self._cards = make_cards(self._keywords, self._all_rows(), images)
         return self._cards
 
     # --- the mapping ----------------------------------------------------------------------
@@ -227,7 +230,9 @@ class Header(Mapping[str, object]):
     def _upper_keys(self) -> list[str]:
         if self._keys is None:
             # HIERARCH keywords and text under a non-standard keyword keep their case.
-            self._keys = list(map(str.upper, self._keywords))
+            keywords = self._keywords
+            joined = "".join(keywords)
+            self._keys = keywords if joined.upper() == joined else list(map(str.upper, keywords))
         return self._keys
 
     def _lookup(self) -> dict[str, int]:

@@ -70,7 +70,7 @@ from .http import (
 from .s3urls import S3Location, is_aws_endpoint, parse_s3_https, parse_s3_url
 from .sigv4 import Credentials, SigV4Signer, uri_encode_path
 
-__all__ = ["S3Store", "S3Transport", "s3_error"]
+__all__ = ["Endpoint", "S3Store", "S3Transport", "request_target", "s3_error"]
 
 
 class S3Transport(enum.Enum):
@@ -130,14 +130,40 @@ def _xml_field(body: bytes, name: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Endpoint:
+class Endpoint:
     """Where signed GETs go: AWS (virtual-hosted per bucket region) or one custom host."""
 
     aws: bool
     scheme: str
     netloc: str
     base_path: str
-    domain: str
+
+    @classmethod
+    def from_url(cls, endpoint_url: str) -> Endpoint:
+        parts = urlsplit(endpoint_url)
+        aws = is_aws_endpoint(parts.hostname or "")
+        return cls(aws, parts.scheme, parts.netloc, parts.path.rstrip("/"))
+
+
+def request_target(endpoint: Endpoint, loc: S3Location, region: str) -> tuple[str, str, str]:
+    """(request URL, Host header, canonical path) of a signed GET of ``loc``.
+
+    On AWS: virtual-hosted ``bucket.s3.region.amazonaws.com`` (path-style for bucket names that
+    are not DNS labels, e.g. with dots, which would break TLS). Elsewhere: path-style on the
+    endpoint, as S3-compatible servers expect.
+    """
+    key_path = uri_encode_path(loc.key)
+    if endpoint.aws:
+        domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        if _DNS_BUCKET.match(loc.bucket):
+            host = f"{loc.bucket}.s3.{region}.{domain}"
+            path = "/" + key_path
+        else:
+            host = f"s3.{region}.{domain}"
+            path = f"/{uri_encode_path(loc.bucket)}/{key_path}"
+        return f"https://{host}{path}", host, path
+    path = f"{endpoint.base_path}/{uri_encode_path(loc.bucket)}/{key_path}"
+    return f"{endpoint.scheme}://{endpoint.netloc}{path}", endpoint.netloc, path
 
 
 class _WrongRegion(Exception):
@@ -173,7 +199,7 @@ class S3Store(StoreBase):
         self._stack = AsyncExitStack()
         self._lock = asyncio.Lock()
         self._client: Any = None
-        self._endpoint: _Endpoint | None = None
+        self._endpoint: Endpoint | None = None
         self._default_region = "us-east-1"
         self._bucket_regions: dict[str, str] = {}
         self._signers: dict[str, SigV4Signer] = {}
@@ -202,7 +228,7 @@ class S3Store(StoreBase):
             with map_botocore_errors(self._endpoint_url or "s3://", 0):
                 session = self._botocore_session or AioSession(profile=self._options.profile)
                 client = await self._stack.enter_async_context(self._create_client(session))
-                endpoint = _parse_endpoint(client.meta.endpoint_url)
+                endpoint = Endpoint.from_url(client.meta.endpoint_url)
                 if not endpoint.aws and self._client_addressing(client) != "path":
                     # A custom endpoint (given, or from AWS_ENDPOINT_URL*): path-style keys.
                     await self._stack.aclose()
@@ -265,23 +291,6 @@ class S3Store(StoreBase):
             self._bucket_regions[loc.bucket] = loc.region
         return loc
 
-    def _address(self, loc: S3Location, region: str) -> tuple[str, str, str]:
-        """(request URL, Host header, canonical path) for a signed GET."""
-        ep = self._endpoint
-        assert ep is not None
-        key_path = uri_encode_path(loc.key)
-        if ep.aws:
-            domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-            if _DNS_BUCKET.match(loc.bucket):
-                host = f"{loc.bucket}.s3.{region}.{domain}"
-                path = "/" + key_path
-            else:
-                host = f"s3.{region}.{domain}"
-                path = f"/{uri_encode_path(loc.bucket)}/{key_path}"
-            return f"https://{host}{path}", host, path
-        path = f"{ep.base_path}/{uri_encode_path(loc.bucket)}/{key_path}"
-        return f"{ep.scheme}://{ep.netloc}{path}", ep.netloc, path
-
     def _signer(self, region: str) -> SigV4Signer:
         signer = self._signers.get(region)
         if signer is None:
@@ -342,7 +351,8 @@ class S3Store(StoreBase):
         redirected: bool = False,
     ) -> RangeResult:
         region = self._bucket_regions.get(loc.bucket, self._default_region)
-        target, host, path = self._address(loc, region)
+        assert self._endpoint is not None
+        target, host, path = request_target(self._endpoint, loc, region)
         signed: dict[str, str] = {}
         if self._options.requester_pays:
             signed["x-amz-request-payer"] = "requester"
@@ -409,8 +419,7 @@ class S3Store(StoreBase):
                 code = error.get("Code")
                 status = e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
                 if status == 416 or code == "InvalidRange":
-                    size = str(error.get("ActualObjectSize", ""))
-                    return past_end(url, start, int(size) if size.isdigit() else None, None)
+                    return past_end(url, start, _botocore_total(e.response), None)
                 raise s3_error(status, code, url, start) from None
             etag = answer.get("ETag")
             async with answer["Body"] as body:
@@ -511,12 +520,14 @@ async def _read_body(body: Any, n: int) -> bytes:
     return b"".join(parts)
 
 
-def _parse_endpoint(endpoint_url: str) -> _Endpoint:
-    parts = urlsplit(endpoint_url)
-    host = (parts.hostname or "").lower()
-    aws = is_aws_endpoint(host)
-    domain = "amazonaws.com.cn" if host.endswith(".cn") else "amazonaws.com"
-    return _Endpoint(aws, parts.scheme, parts.netloc, parts.path.rstrip("/"), domain)
+def _botocore_total(response: dict[str, Any]) -> int | None:
+    """The object size a botocore 416 answer states (Content-Range, or ActualObjectSize)."""
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    cr = parse_content_range(headers.get("content-range"))
+    if cr is not None and cr.total is not None:
+        return cr.total
+    size = str(response.get("Error", {}).get("ActualObjectSize", ""))
+    return int(size) if size.isdigit() else None
 
 
 def _url_maker(url_prefix: str, loc: S3Location) -> Any:

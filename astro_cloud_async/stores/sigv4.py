@@ -59,12 +59,13 @@ def canonical_query(params: Mapping[str, str]) -> str:
 class SigV4Signer:
     """Signs requests for one (region, service) scope."""
 
-    __slots__ = ("_date_cache", "_keys", "region", "service")
+    __slots__ = ("_date_cache", "_keys", "_macs", "region", "service")
 
     def __init__(self, region: str, service: str = "s3"):
         self.region = region
         self.service = service
         self._keys: dict[tuple[str, str], bytes] = {}
+        self._macs: dict[bytes, hmac.HMAC] = {}
         self._date_cache: tuple[int, str] = (-1, "")
 
     def __repr__(self) -> str:
@@ -90,8 +91,16 @@ class SigV4Signer:
             key = _hmac(key, "aws4_request")
             if len(self._keys) >= _KEY_CACHE_MAX:
                 self._keys.clear()
+                self._macs.clear()
             self._keys[cache_key] = key
         return key
+
+    def _mac(self, key: bytes) -> hmac.HMAC:
+        """A fresh HMAC keyed with ``key``, copied from a cached keyed state."""
+        template = self._macs.get(key)
+        if template is None:
+            template = self._macs[key] = hmac.new(key, digestmod=hashlib.sha256)
+        return template.copy()
 
     def sign(
         self,
@@ -129,9 +138,9 @@ class SigV4Signer:
             f"{ALGORITHM}\n{amz_date}\n{scope}\n"
             f"{hashlib.sha256(canonical_request.encode()).hexdigest()}"
         )
-        signature = hmac.new(
-            self.signing_key(credentials.secret_key, date), string_to_sign.encode(), "sha256"
-        ).hexdigest()
+        mac = self._mac(self.signing_key(credentials.secret_key, date))
+        mac.update(string_to_sign.encode())
+        signature = mac.hexdigest()
         signed["Authorization"] = (
             f"{ALGORITHM} Credential={credentials.access_key}/{scope}, "
             f"SignedHeaders={signed_headers}, Signature={signature}"
@@ -140,4 +149,4 @@ class SigV4Signer:
 
 
 def _hmac(key: bytes, msg: str) -> bytes:
-    return hmac.new(key, msg.encode(), "sha256").digest()
+    return hmac.digest(key, msg.encode(), "sha256")

@@ -90,7 +90,9 @@ def _s3_config(workdir: Path) -> Path:
     return path
 
 
-def _start_weed(data: Path, workdir: Path) -> tuple[ServerProcess, int]:
+def _start_weed(
+    data: Path, workdir: Path, extra: Sequence[str] = ()
+) -> tuple[ServerProcess, int]:
     binary = find_binary("weed")
     config = _s3_config(workdir)
 
@@ -106,7 +108,7 @@ def _start_weed(data: Path, workdir: Path) -> tuple[ServerProcess, int]:
             "-master.telemetry=false", f"-s3.config={config}",
             f"-filer.localSocket={workdir / 'filer.sock'}",
             f"-s3.localSocket={workdir / 's3.sock'}",
-            "-volume.preStopSeconds=0",
+            "-volume.preStopSeconds=0", *extra,
         ]  # fmt: skip
         process = ServerProcess("seaweedfs", argv, workdir=workdir)
         process.wait_listening(s, timeout=60.0)
@@ -191,14 +193,19 @@ async def _upload(endpoint: str, files: Path, objects: Sequence[SurveyObject], j
 
 
 def start_s3(
-    cache: Path, objects: Sequence[SurveyObject], delay: float | None, *, jobs: int = 3
+    cache: Path,
+    objects: Sequence[SurveyObject],
+    delay: float | None,
+    *,
+    jobs: int = 3,
+    extra: Sequence[str] = (),
 ) -> S3Service:
     """SeaweedFS on ``cache/seaweedfs`` holding ``objects``, behind a delaying nginx proxy."""
     data = cache / "seaweedfs"
     data.mkdir(parents=True, exist_ok=True)
     # Unix sockets need a short path: keep the run files in a private temporary folder.
     workdir = Path(tempfile.mkdtemp(prefix="bench-s3-"))
-    process, port = _start_weed(data, workdir)
+    process, port = _start_weed(data, workdir, extra)
     try:
         direct = f"http://127.0.0.1:{port}"
         _wait_bucket(direct, process)

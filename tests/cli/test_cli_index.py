@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -18,6 +19,7 @@ from cli_helpers import Run, popen, write_small_files
 from servers import HTTPServer
 
 from astro_cloud_async.catalog import completed_urls, failures_path, read_catalog
+from astro_cloud_async.cli import main
 from astro_cloud_async.demo_server import RangeServer
 from astro_cloud_async.samples import astropy_layout
 
@@ -138,25 +140,29 @@ def test_retry_failed(cli: Run, tmp_path: Path) -> None:
 
 
 def test_existing_catalog_is_not_replaced_by_accident(
-    cli: Run, tmp_path: Path, small_files: list[Path]
+    tmp_path: Path, small_files: list[Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "c.csv"
-    assert cli("index", *small_files[:2], "-o", out).returncode == 0
-    refused = cli("index", *small_files[2:4], "-o", out)
-    assert refused.returncode == 2 and "--resume" in refused.stderr
+    assert main(["index", *map(str, small_files[:2]), "-o", str(out)]) == 0
+    assert main(["index", *map(str, small_files[2:4]), "-o", str(out)]) == 2
+    assert "--resume" in capsys.readouterr().err
     assert completed_urls(out) == {str(p) for p in small_files[:2]}
-    replaced = cli("index", *small_files[2:4], "-o", out, "--overwrite")
-    assert replaced.returncode == 0
+    assert main(["index", *map(str, small_files[2:4]), "-o", str(out), "--overwrite"]) == 0
     assert completed_urls(out) == {str(p) for p in small_files[2:4]}
 
 
-def test_bad_options_exit_2(cli: Run, tmp_path: Path) -> None:
-    done = cli("index", "x.fits", "-o", tmp_path / "c.jsonl", "--anon", "--requester-pays")
-    assert done.returncode == 2 and "cannot be combined" in done.stderr
-    assert cli("index", "-o", tmp_path / "c.jsonl").returncode == 2
-    assert (
-        cli("index", "x.fits", "-o", tmp_path / "c.jsonl", "--first-read", "lots").returncode == 2
-    )
+def test_bad_options_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(tmp_path / "c.jsonl")
+    assert main(["index", "x.fits", "-o", out, "--anon", "--requester-pays"]) == 2
+    assert "cannot be combined" in capsys.readouterr().err
+    assert main(["index", "-o", out]) == 2
+    assert main(["index", "--from-file", str(tmp_path / "missing.txt"), "-o", out]) == 2
+    assert "no such file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # argparse rejects the value itself
+        main(["index", "x.fits", "-o", out, "--first-read", "lots"])
+    assert exit_info.value.code == 2
+    assert "not a size" in capsys.readouterr().err
+    assert not Path(out).exists()
 
 
 def test_no_progress_display_when_stderr_is_not_a_terminal(
@@ -273,3 +279,42 @@ def test_python_module_entry_point(tmp_path: Path, small_files: list[Path]) -> N
     )
     assert done.returncode == 0, done.stderr
     assert completed_urls(tmp_path / "m.csv") == {str(small_files[0])}
+
+
+def test_progress_display_on_a_terminal(
+    tmp_path: Path, small_files: list[Path], small_server: RangeServer
+) -> None:
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    from cli_helpers import command
+
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(small_server.url(p) + "\n" for p in small_files))
+    small_server.delay = 0.02
+    master, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    args = [*command(), "index", "--from-file", str(urls), "-o", str(tmp_path / "c.jsonl")]
+    process = subprocess.Popen(
+        args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal
+    )
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the other end is closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert process.wait(timeout=60) == 0
+    text = shown.decode(errors="replace")
+    # Objects done of the total (known from the URL file), HDUs, bytes, requests, failures.
+    assert "/30 [" in text and "obj/s" in text
+    assert re.search(r"\d+ HDUs, [\d.]+ \w?B in \d+ req, 0 retries, 0 failed", text)
+    assert "indexed 30 objects" in text

@@ -50,7 +50,12 @@ def sorted_rows(table: pa.Table) -> list[dict[str, Any]]:
 
 
 def failures(output: Path) -> set[tuple[str, str]]:
+    """The failure report next to the catalog at ``output``."""
     return {(e.url, e.error) for e in FailureLog(failures_path(output)).load().values()}
+
+
+def failed_in(result: IndexResult) -> set[tuple[str, str]]:
+    return {(e.url, e.error) for e in result.new_failures}
 
 
 def corpus_urls(sample_corpus: dict[str, Path], server: HTTPServer) -> list[str]:
@@ -80,8 +85,8 @@ def test_index_on_dask_equals_single_process_over_a_folder(
     # Several part files, one per partition that produced rows.
     parts = sorted(p.name for p in (tmp_path / "many").glob("part-*.parquet"))
     assert 1 < len(parts) <= math.ceil(result.counts.listed / 4)
-    assert failures(tmp_path / "many") == failures(tmp_path / "one")
-    assert len(failures(tmp_path / "one")) >= 2
+    assert failures(tmp_path / "many") == failures(tmp_path / "one") == failed_in(reference)
+    assert len(failed_in(reference)) >= 2
     assert result.counts.objects == reference.counts.objects
     assert result.counts.failed == reference.counts.failed
     assert result.rows == reference.rows == one.num_rows
@@ -93,7 +98,7 @@ def test_index_on_dask_over_http_and_resume(
     sample_corpus: dict[str, Path], nginx_server: HTTPServer, dask_client: Any, tmp_path: Path
 ) -> None:
     urls = corpus_urls(sample_corpus, nginx_server)
-    single_process(tmp_path / "one", urls)
+    reference = single_process(tmp_path / "one", urls)
     job = IndexJob(output=tmp_path / "many", sources=urls[:5], keywords=normalize_keywords(None))
     first = index_on_dask(job, dask_client, objects_per_partition=2)
     assert first.counts.listed == 5
@@ -105,7 +110,8 @@ def test_index_on_dask_over_http_and_resume(
     one, many = read_catalog(tmp_path / "one"), read_catalog(tmp_path / "many")
     assert many.schema.equals(one.schema)
     assert sorted_rows(many) == sorted_rows(one)
-    assert failures(tmp_path / "many") == failures(tmp_path / "one")
+    assert failures(tmp_path / "many") == failed_in(reference)
+    assert second.exit_status == 1 and second.outstanding == len(failed_in(reference))
 
 
 def test_index_on_dask_refuses_what_it_cannot_do(tmp_path: Path) -> None:
@@ -126,7 +132,7 @@ def test_dataframe_rows_equal_the_catalog_and_failures_are_rows(
     sample_corpus: dict[str, Path], nginx_server: HTTPServer, dask_client: Any, tmp_path: Path
 ) -> None:
     urls = corpus_urls(sample_corpus, nginx_server)
-    single_process(tmp_path / "one", urls)
+    result = single_process(tmp_path / "one", urls)
     reference = sorted_rows(read_catalog(tmp_path / "one"))
 
     mark = nginx_server.log_mark()
@@ -142,7 +148,8 @@ def test_dataframe_rows_equal_the_catalog_and_failures_are_rows(
     ok = table.filter(pa.compute.is_null(table.column("error")))
     bad = table.filter(pa.compute.is_valid(table.column("error")))
     assert sorted_rows(ok.drop_columns(ERROR_NAMES)) == reference
-    assert {(r["url"], r["error"]) for r in bad.to_pylist()} == failures(tmp_path / "one")
+    assert {(r["url"], r["error"]) for r in bad.to_pylist()} == failed_in(result)
+    assert len(failed_in(result)) == 2
     for row in bad.to_pylist():
         assert row["error_message"] and row["hdu"] is None and row["header"] is None
 

@@ -339,7 +339,7 @@ class FaultServer:
             transport = request.transport
             if transport is None or transport.is_closing():
                 return
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)
 
 
 def _xml(status: int, code: str, message: str, resource: str) -> web.Response:

@@ -10,15 +10,22 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from aiohttp import web
 from astropy.io import fits
 from servers import HTTPServer
+from servers.seaweedfs import S3Server
 
 import astro_cloud_async as aca
 from astro_cloud_async.compat import s3_options
-from astro_cloud_async.errors import AccessDeniedError, ConfigurationError, ObjectNotFoundError
+from astro_cloud_async.errors import (
+    AccessDeniedError,
+    ConfigurationError,
+    NotFITSError,
+    ObjectNotFoundError,
+)
 
 
 def test_enums_keep_their_values() -> None:
@@ -144,3 +151,127 @@ def test_requests_is_imported_only_for_aws_auth() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "AWSAuth(request_payer=True, profile=None, region=None)"
+
+
+# --- S3 tiers and AWSAuth against the S3 server (which checks signatures) ---------------------
+
+
+def layout(path: Path) -> list[tuple[int, int]]:
+    return [(r.offset, r.length) for r in aca.read_headers(path)]
+
+
+def test_s3_tier_with_every_url_form(s3_env: S3Server, sample_corpus: dict[str, Path]) -> None:
+    path = sample_corpus["tess_2"]
+    expected = layout(path)
+    for url in (s3_env.url("private", path.name), s3_env.http_url("private", path.name)):
+        headers = aca.load_headers(url, aca.CloudService.S3)
+        assert [(h.offset, h.length) for h in headers] == expected
+    headers = aca.load_headers(
+        s3_env.http_url("requester-pays", path.name),
+        aca.CloudService.S3,
+        aca.PaymentSolution.AWSRequestPayer,
+    )
+    assert [(h.offset, h.length) for h in headers] == expected
+    assert headers[1].fits["NAXIS1"] == 2136
+
+
+def test_s3_tier_through_aws_auth_and_explicit_endpoint(
+    s3_env: S3Server, sample_corpus: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = sample_corpus["mosaic"]
+    url = s3_env.http_url("requester-pays", path.name)
+    headers = aca.load_headers(url, auth=aca.AWSAuth(request_payer=True))
+    assert [(h.offset, h.length) for h in headers] == layout(path)
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
+    with pytest.raises(ConfigurationError, match="endpoint_url"):
+        aca.load_headers(url, aca.CloudService.S3)
+    headers = aca.load_headers(url, aca.CloudService.S3, endpoint_url=s3_env.endpoint_url)
+    assert len(headers) == 4
+
+
+def test_s3_tier_errors_are_typed(
+    s3_env: S3Server, sample_corpus: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ObjectNotFoundError):
+        aca.load_headers(s3_env.url("private", "absent.fits"), aca.CloudService.S3, retries=0)
+    with pytest.raises(NotFITSError):
+        aca.load_headers(s3_env.url("private", sample_corpus["not_fits"].name))
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    with pytest.raises(AccessDeniedError) as info:
+        aca.load_headers(s3_env.url("private", sample_corpus["table"].name), retries=0)
+    assert "not-the-secret" not in str(info.value) + repr(info.value)
+
+
+def test_aws_auth_signs_range_gets_for_requests(
+    s3_env: S3Server, sample_corpus: dict[str, Path]
+) -> None:
+    import requests
+
+    path = sample_corpus["tess_3"]
+    url = s3_env.http_url("private", path.name)
+    data = path.read_bytes()
+    response = requests.get(url, headers={"Range": "bytes=0-2879"}, auth=aca.AWSAuth(), timeout=30)
+    assert response.status_code == 206
+    assert response.content == data[:2880]
+    authorization = response.request.headers["Authorization"]
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKID")
+    assert "/us-east-1/s3/aws4_request" in authorization
+    assert "range" in authorization.split("SignedHeaders=")[1].split(",")[0].split(";")
+    # Unsigned, the private bucket refuses; the requester-pays header is signed too.
+    assert requests.get(url, headers={"Range": "bytes=0-79"}, timeout=30).status_code == 403
+    url = s3_env.http_url("requester-pays", path.name)
+    response = requests.get(
+        url, headers={"Range": "bytes=2880-5759"}, auth=aca.AWSAuth(request_payer=True), timeout=30
+    )
+    assert response.status_code == 206
+    assert response.content == data[2880:5760]
+    assert response.request.headers["x-amz-request-payer"] == "requester"
+    assert "x-amz-request-payer" in response.request.headers["Authorization"]
+
+
+def test_aws_auth_with_a_wrong_secret_is_refused(
+    s3_env: S3Server, sample_corpus: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import requests
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    url = s3_env.http_url("private", sample_corpus["table"].name)
+    response = requests.get(url, headers={"Range": "bytes=0-79"}, auth=aca.AWSAuth(), timeout=30)
+    assert response.status_code == 403
+    assert b"SignatureDoesNotMatch" in response.content
+
+
+def test_aws_auth_encodes_odd_keys_as_s3_does(
+    s3_env: S3Server, sample_corpus: dict[str, Path]
+) -> None:
+    import requests
+
+    key = "odd names/frame (1)+ñ.fits"
+    data = sample_corpus["table"].read_bytes()
+    client = s3_env.client(direct=True)
+    try:
+        client.put_object(Bucket="private", Key=key, Body=data)
+        url = s3_env.http_url("private", quote(key))
+        response = requests.get(
+            url, headers={"Range": "bytes=0-2879"}, auth=aca.AWSAuth(), timeout=30
+        )
+        assert response.status_code == 206
+        assert response.content == data[:2880]
+    finally:
+        client.delete_object(Bucket="private", Key=key)
+        client.close()
+
+
+def test_aws_auth_without_credentials(
+    s3_env: S3Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import requests
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(AccessDeniedError, match="no AWS credentials"):
+        requests.get(s3_env.http_url("private", "x.fits"), auth=aca.AWSAuth(), timeout=30)

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from measure_reads import measure_object
 from servers import HTTPServer
+from servers.s3data import ManyKeys
+from servers.seaweedfs import S3Server
 
 import astro_cloud_async as aca
 from astro_cloud_async.samples import TESS_DATA_BYTES
@@ -125,3 +127,73 @@ def test_tess_layout_takes_two_gets_under_64_kib(
         assert reads.hdus == 3
         assert reads.server_requests == reads.pool_requests <= 2
         assert reads.server_bytes == reads.pool_bytes < 64 * 1024
+
+
+# --- S3 --------------------------------------------------------------------------------------
+
+S3_ACCESS = {
+    "private": {},  # signed with the credential chain (the environment here)
+    "public": {"anon": True},
+    "requester-pays": {"requester_pays": True},
+}
+
+
+@pytest.mark.parametrize("bucket", sorted(S3_ACCESS))
+async def test_s3_buckets_give_identical_records(
+    s3_env: S3Server, bucket: str, reference: Outcomes
+) -> None:
+    options = {"endpoint_url": s3_env.endpoint_url, **S3_ACCESS[bucket]}
+    assert await scan_all(f"s3://{bucket}/", **options) == reference
+
+
+async def test_s3_objects_named_one_by_one(
+    s3_env: S3Server, sample_corpus: dict[str, Path], reference: Outcomes
+) -> None:
+    urls = [s3_env.url("private", path.name) for path in sample_corpus.values()]
+    assert await scan_all(urls, endpoint_url=s3_env.endpoint_url, expand=False) == reference
+
+
+async def test_s3_denied_prefix_is_one_failure(s3_env: S3Server) -> None:
+    results = [r async for r in aca.scan("s3://private/", anon=True, retries=0)]
+    (failed,) = results
+    assert isinstance(failed, aca.ObjectFailed)
+    assert isinstance(failed.error, aca.AccessDeniedError)
+    assert failed.url == "s3://private/"
+
+
+def test_s3_tess_layout_takes_two_gets_under_64_kib(
+    s3_env: S3Server, sample_corpus: dict[str, Path]
+) -> None:
+    for bucket in sorted(S3_ACCESS):
+        url = s3_env.url(bucket, sample_corpus["tess_1"].name)
+        mark = s3_env.log_mark()
+        options = {"endpoint_url": s3_env.endpoint_url, **S3_ACCESS[bucket]}
+        records = aca.read_headers(url, **options)
+        assert len(records) == 3
+        entries = s3_env.access_log_entries(mark, at_least=2)
+        assert [e.method for e in entries] == ["GET", "GET"]
+        assert {e.path for e in entries} == {f"/{bucket}/{sample_corpus['tess_1'].name}"}
+        assert sum(e.bytes_sent for e in entries) < 64 * 1024
+
+
+@pytest.mark.slow
+async def test_s3_prefix_of_2500_keys_is_scanned_completely_once(
+    s3_many_keys: ManyKeys,
+) -> None:
+    server = s3_many_keys.server
+    mark = server.log_mark()
+    seen: list[str] = []
+    async with aca.Client(endpoint_url=server.endpoint_url, anon=True) as client:
+        async for result in client.scan(s3_many_keys.url):
+            assert isinstance(result, aca.HDURecord), result
+            assert result.index == 0
+            seen.append(result.url)
+        requests = client.stats.requests
+    expected = [server.url(s3_many_keys.bucket, key) for key in s3_many_keys.keys]
+    assert len(seen) == len(set(seen)) == 2500
+    assert set(seen) == set(expected)
+    entries = server.access_log_entries(mark, at_least=requests + 3)
+    gets = [e.path for e in entries if "?" not in e.path]
+    lists = [e.path for e in entries if "list-type=2" in e.path]
+    assert sorted(gets) == sorted(f"/{s3_many_keys.bucket}/{key}" for key in s3_many_keys.keys)
+    assert len(lists) == 3  # 1,000 keys a page

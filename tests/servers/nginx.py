@@ -104,7 +104,9 @@ def _start(
     def attempt() -> HTTPServer:
         (port,) = free_ports(1)
         conf = workdir / "nginx.conf"
-        conf.write_text(_config(workdir, port, location=location, delay=delay, http_extra=http_extra))
+        conf.write_text(
+            _config(workdir, port, location=location, delay=delay, http_extra=http_extra)
+        )
         error_log = workdir / "error.log"
         argv = [binary, "-p", str(workdir), "-c", str(conf), "-e", str(error_log)]
         process = ServerProcess(kind, argv, workdir=workdir, logs=[error_log])

@@ -75,7 +75,7 @@ def retry_on_port_clash(start: Callable[[], T], attempts: int = 4) -> T:
             return start()
         except ServerStartError as exc:
             text = str(exc).lower()
-            clash = "address already in use" in text or "bind" in text and "in use" in text
+            clash = "address already in use" in text or ("bind" in text and "in use" in text)
             if not clash or attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")

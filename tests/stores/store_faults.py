@@ -4,7 +4,8 @@ Real servers cannot produce 503 bursts, connection resets, stalls or short bodie
 wants them, so this one does. Every object is ``BODY`` (deterministic bytes) and a request's
 path picks the behaviour: ``/ok``, ``/status/{code}``, ``/fail/{code}/{n}`` (``n`` failures
 first), ``/reset/{n}``, ``/stall``, ``/stall-body``, ``/short/{n}``, ``/full`` (ignores Range),
-``/no-content-range``, ``/wrong-range``, ``/gzip``, ``/hold`` (waits for ``release``).
+``/no-content-range``, ``/wrong-range``, ``/gzip``, ``/hold`` (waits for ``release``),
+``/s3error/{Code}/{status}/{n}`` (an S3 XML error ``n`` times first).
 It records every request's path and headers and the number being served at once.
 """
 
@@ -80,6 +81,10 @@ class FaultServer:
         kind = parts[0]
         if kind == "status":
             return web.Response(status=int(parts[1]), body=b"no")
+        if kind == "s3error" and nth <= int(parts[3]):
+            code, status = parts[1], int(parts[2])
+            body = f"<?xml version='1.0'?><Error><Code>{code}</Code><Message>m</Message></Error>"
+            return web.Response(status=status, body=body.encode(), content_type="application/xml")
         if kind == "fail" and nth <= int(parts[2]):
             return web.Response(status=int(parts[1]), body=b"try again")
         if kind == "reset" and nth <= int(parts[1]):

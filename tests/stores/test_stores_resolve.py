@@ -19,6 +19,7 @@ from astro_cloud_async.stores import (
     parse_s3_url,
     s3_url_from_https,
 )
+from astro_cloud_async.stores.s3 import Endpoint, request_target
 
 
 @pytest.mark.parametrize(
@@ -128,3 +129,49 @@ async def test_expand_local(tmp_path: Path) -> None:
     assert single == [str(tmp_path / "c.txt")]  # an object named explicitly passes through
     assert missing == [str(tmp_path / "none.fits")]
     assert http == ["https://example.org/x.fits"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "bucket", "key", "region", "expected"),
+    [
+        (
+            "https://s3.amazonaws.com",
+            "stpubdata",
+            "tess/a b.fits",
+            "us-east-1",
+            "https://stpubdata.s3.us-east-1.amazonaws.com/tess/a%20b.fits",
+        ),
+        (
+            "https://s3.eu-west-1.amazonaws.com",
+            "bucket.with.dots",
+            "k",
+            "eu-west-1",
+            "https://s3.eu-west-1.amazonaws.com/bucket.with.dots/k",
+        ),
+        (
+            "https://s3.cn-north-1.amazonaws.com.cn",
+            "bkt",
+            "k",
+            "cn-north-1",
+            "https://bkt.s3.cn-north-1.amazonaws.com.cn/k",
+        ),
+        (
+            "http://127.0.0.1:8333",
+            "private",
+            "dir/x+y.fits",
+            "us-east-1",
+            "http://127.0.0.1:8333/private/dir/x%2By.fits",
+        ),
+        (
+            "https://storage.example.org/s3/",
+            "bkt",
+            "k",
+            "auto",
+            "https://storage.example.org/s3/bkt/k",
+        ),
+    ],
+)
+def test_request_target(endpoint: str, bucket: str, key: str, region: str, expected: str) -> None:
+    url, host, path = request_target(Endpoint.from_url(endpoint), S3Location(bucket, key), region)
+    assert url == expected
+    assert url == f"{url.split('://')[0]}://{host}{path}"
