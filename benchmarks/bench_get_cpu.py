@@ -1,29 +1,31 @@
-"""CPU seconds per ranged GET, per transport: run by hand.
+"""CPU time per ranged GET, per transport: run by hand.
 
-Measures ``time.process_time()`` of this process only (servers run in their own processes)
-over N ranged GETs of one block, issued through the store (not the pool) with a fixed number
-in flight, for:
+Reads one 2880-byte block per GET, ``--in-flight`` GETs at a time, through the store itself
+(not the pool), and reports this process's user and system CPU per GET (``os.times``; the
+servers run in their own processes) for:
 
-- HTTP over aiohttp (nginx on loopback, started here unless ``--http-url`` is given),
-- S3 via the package's SigV4 signer over aiohttp, and S3 via aiobotocore ``GetObject``
-  (against ``--s3-url`` with ``--endpoint-url``; credentials from the standard chain),
-- local files, inline ``os.pread`` and in a thread.
+- HTTP over aiohttp, against nginx on loopback;
+- S3 through the package's SigV4 signer over aiohttp, and through aiobotocore ``GetObject``,
+  against SeaweedFS on loopback (a real SigV4-checking server);
+- the SigV4 path once more against nginx, which serves the same bytes at ``/bucket/key`` and
+  ignores the signature: same server as the HTTP line, so the difference is the client's cost;
+- local files, ``os.pread`` inline and in a thread.
 
-Example::
-
-    python benchmarks/bench_get_cpu.py --n 3000 \\
-        --s3-url s3://private/some.fits --endpoint-url http://127.0.0.1:8333
+The servers are started with the test-suite launchers (``tests/servers``) unless
+``--http-url`` / ``--s3-url`` (with ``--endpoint-url`` and credentials in the environment)
+point elsewhere. Example: ``python benchmarks/bench_get_cpu.py --n 3000``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 from astro_cloud_async.options import BLOCK, Options
@@ -49,84 +51,107 @@ async def measure(
         for i in indices:
             start = (i % blocks) * BLOCK
             result = await reader.get_range(url, start, start + BLOCK)
-            if not result.data:
-                raise RuntimeError(f"empty answer at {start}")
+            if len(result.data) != BLOCK:
+                raise RuntimeError(f"short answer at {start}: {result!r}")
 
     for i in range(min(50, n)):  # warm-up: connections, credentials, caches
         await reader.get_range(url, (i % blocks) * BLOCK, (i % blocks + 1) * BLOCK)
     per = n // in_flight
-    before, began_wall = os.times(), time.perf_counter()
+    before, began = os.times(), time.perf_counter()
     await asyncio.gather(*(worker(range(k * per, (k + 1) * per)) for k in range(in_flight)))
-    after, wall = os.times(), time.perf_counter() - began_wall
+    after, wall = os.times(), time.perf_counter() - began
     done = per * in_flight
-    user, system = after.user - before.user, after.system - before.system
-    print(f"    {done} GETs in {wall:.2f} s wall", file=sys.stderr)
-    return user / done, system / done
+    print(f"    ({done} GETs in {wall:.2f} s wall)", file=sys.stderr)
+    return (after.user - before.user) / done, (after.system - before.system) / done
 
 
 def report(name: str, cpu: tuple[float, float]) -> None:
     user, system = cpu
     print(
-        f"{name:<34} {(user + system) * 1e3:7.3f} ms CPU per GET "
+        f"{name:<44} {(user + system) * 1e3:7.3f} ms CPU per GET "
         f"(user {user * 1e3:.3f}, system {system * 1e3:.3f})",
         flush=True,
     )
 
 
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 async def run(args: argparse.Namespace) -> None:
     options = Options(concurrency=args.in_flight * 2, connections_per_host=args.in_flight)
-    with tempfile.TemporaryDirectory() as tmp:
-        data = os.urandom(args.size)
-        local = Path(tmp) / "object.bin"
-        local.write_bytes(data)
+    n, k, size = args.n, args.in_flight, args.size
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        data = os.urandom(size)
+        (tmp / "bucket").mkdir()
+        (tmp / "bucket" / "object.bin").write_bytes(data)
+        local = tmp / "bucket" / "object.bin"
 
-        stop: Callable[[], None] | None = None
+        sys.path.insert(0, TESTS)
         http_url = args.http_url
-        if http_url is None and not args.no_http:
-            sys.path.insert(0, TESTS)
+        nginx_base = None
+        if http_url is None:
             from servers import start_nginx
 
-            server = start_nginx(tmp)
-            http_url, stop = server.url("object.bin"), server.stop
-        try:
-            if http_url is not None:
-                async with HTTPStore(options) as store:
-                    report(
-                        "HTTP (aiohttp)",
-                        await measure(store, http_url, args.n, args.in_flight, args.size),
-                    )
-        finally:
-            if stop is not None:
-                stop()
+            nginx = start_nginx(tmp)
+            stack.callback(nginx.stop)
+            http_url, nginx_base = nginx.url("bucket/object.bin"), nginx.base_url
+        async with HTTPStore(options) as store:
+            report("HTTP (aiohttp), nginx", await measure(store, http_url, n, k, size))
 
-        if args.s3_url:
-            s3_options = Options.from_kwargs(
-                options, endpoint_url=args.endpoint_url, anon=args.anon, region=args.region
-            )
+        s3_url, endpoint, env, s3_size = args.s3_url, args.endpoint_url, {}, args.s3_size or size
+        if s3_url is None:
+            from servers.seaweedfs import start_seaweedfs
+
+            weed = start_seaweedfs(logging_proxy=False)
+            stack.callback(weed.stop)
+            client = weed.client(direct=True)
+            client.put_object(Bucket="private", Key="object.bin", Body=data)
+            client.close()
+            s3_url, endpoint, env = "s3://private/object.bin", weed.endpoint_url, weed.env()
+        s3_options = Options.from_kwargs(
+            options, endpoint_url=endpoint, anon=args.anon, region=args.region
+        )
+        with environment(env):
             for transport, label in (
-                (S3Transport.AIOHTTP, "S3 (SigV4 signer over aiohttp)"),
-                (S3Transport.AIOBOTOCORE, "S3 (aiobotocore GetObject)"),
+                (S3Transport.AIOHTTP, "S3 (SigV4 signer over aiohttp), SeaweedFS"),
+                (S3Transport.AIOBOTOCORE, "S3 (aiobotocore GetObject), SeaweedFS"),
             ):
                 async with S3Store(s3_options, transport=transport) as store:
-                    size = args.s3_size or args.size
-                    report(label, await measure(store, args.s3_url, args.n, args.in_flight, size))
+                    report(label, await measure(store, s3_url, n, k, s3_size))
+            if nginx_base is not None:
+                same = Options.from_kwargs(options, endpoint_url=nginx_base)
+                for transport, label in (
+                    (S3Transport.AIOHTTP, "S3 (SigV4 signer over aiohttp), nginx"),
+                    (S3Transport.AIOBOTOCORE, "S3 (aiobotocore GetObject), nginx"),
+                ):
+                    async with S3Store(same, transport=transport) as store:
+                        url = "s3://bucket/object.bin"
+                        report(label, await measure(store, url, n, k, size))
 
-        for threads, label in (
-            (False, "local (pread inline)"),
-            (True, "local (pread in a thread)"),
-        ):
+        for threads, label in ((False, "local (pread inline)"), (True, "local (pread, thread)")):
             async with LocalStore(options, threads=threads) as store:
-                report(label, await measure(store, str(local), args.n, args.in_flight, args.size))
+                report(label, await measure(store, str(local), n, k, size))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=3000, help="GETs per transport")
     parser.add_argument("--in-flight", type=int, default=16, help="concurrent GETs")
-    parser.add_argument("--size", type=int, default=100 * BLOCK, help="local/HTTP object size")
+    parser.add_argument("--size", type=int, default=100 * BLOCK, help="object size in bytes")
     parser.add_argument("--http-url", help="an object on an HTTP server (default: local nginx)")
-    parser.add_argument("--no-http", action="store_true")
-    parser.add_argument("--s3-url", help="s3://bucket/key of an object to read")
+    parser.add_argument("--s3-url", help="s3://bucket/key to read (default: local SeaweedFS)")
     parser.add_argument("--s3-size", type=int, help="its size (default: --size)")
     parser.add_argument("--endpoint-url")
     parser.add_argument("--region")

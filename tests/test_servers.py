@@ -252,6 +252,7 @@ def test_s3_ranges_past_end(s3_server: S3Server, sample_corpus: dict[str, Path])
             Bucket=s3_server.private_bucket, Key=path.name, Range="bytes=-100"
         )
         assert suffix["ContentRange"] == f"bytes {size - 100}-{size - 1}/{size}"
+        assert suffix["Body"].read() == path.read_bytes()[-100:]
         with pytest.raises(ClientError) as caught:
             client.get_object(
                 Bucket=s3_server.private_bucket, Key=path.name, Range=f"bytes={size}-{size + 10}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Container, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -95,7 +95,7 @@ class FailureLog:
     def exists(self) -> bool:
         return self.path.exists()
 
-    def load(self, succeeded: Collection[str] = ()) -> dict[str, FailureEntry]:
+    def load(self, succeeded: Container[str] | None = None) -> dict[str, FailureEntry]:
         """Current failures by URL: the last line about each URL, less those whose key (see
         :func:`~.resume.url_key`) is in ``succeeded``."""
         entries: dict[str, FailureEntry] = {}
@@ -112,7 +112,7 @@ class FailureLog:
                     entries[entry.url] = entry
         except FileNotFoundError:
             return {}
-        if not succeeded:
+        if succeeded is None:
             return entries
         return {url: e for url, e in entries.items() if url_key(url) not in succeeded}
 
@@ -131,7 +131,7 @@ class FailureLog:
             return
         atomic_write(self.path, "".join(e.to_json() + "\n" for e in entries).encode())
 
-    def compact(self, succeeded: Collection[str] = ()) -> dict[str, FailureEntry]:
+    def compact(self, succeeded: Container[str] | None = None) -> dict[str, FailureEntry]:
         """Rewrite the report as its current failures (see :meth:`load`); return them."""
         entries = self.load(succeeded)
         if entries or self.path.exists():

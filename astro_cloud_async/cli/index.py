@@ -319,7 +319,7 @@ async def index(job: IndexJob, *, stream: TextIO | None = None) -> IndexResult:
         run.progress.close()
         run.flush()
         writer.close()
-    outstanding = log.compact(writer.completed | run.resolved)
+    outstanding = log.compact(_Either(writer.completed, run.resolved))
     return IndexResult(
         counts=run.counts,
         elapsed=time.monotonic() - started,

@@ -33,6 +33,7 @@ from .plan import (
 from .read import (
     RangeFetcher,
     SectionFailed,
+    SectionFetcher,
     SectionResult,
     image_layout,
     plan_for,
@@ -50,6 +51,7 @@ __all__ = [
     "RangeFetcher",
     "Scaling",
     "SectionFailed",
+    "SectionFetcher",
     "SectionIndexError",
     "SectionPlan",
     "SectionResult",

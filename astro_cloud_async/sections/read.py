@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RangeFetcher",
     "SectionFailed",
+    "SectionFetcher",
     "SectionResult",
     "image_layout",
     "plan_for",
@@ -100,8 +101,15 @@ SectionResult = tuple[HDURecord, Array] | SectionFailed
 # --- where the bytes come from ------------------------------------------------------------
 
 
-class _PoolFetcher:
-    """Stores and a range pool of its own, for callers that give no client."""
+class SectionFetcher:
+    """Stores and a range pool of its own: what the readers fetch through when given no
+    client. Open one and pass it as ``client=`` to share connections, the concurrency bound
+    and :attr:`stats` across many calls::
+
+        async with SectionFetcher(Options(anon=True)) as fetcher:
+            for record in records:
+                cutout = await read_section(record, key, client=fetcher)
+    """
 
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -112,7 +120,7 @@ class _PoolFetcher:
     def stats(self) -> PoolStats:
         return self.pool.stats
 
-    async def __aenter__(self) -> _PoolFetcher:
+    async def __aenter__(self) -> SectionFetcher:
         await self._stores.__aenter__()
         return self
 
@@ -147,11 +155,12 @@ async def _fetcher(
         if hasattr(client, "fetch_range"):
             yield cast("RangeFetcher", client)
             return
-        # A client without range reads: the same options, in a pool of our own.
-        async with _PoolFetcher(client.options) as own:
+        # A client without range reads of its own: the same options, in stores and a pool
+        # opened for this call (slower: new connections, and S3 set-up, every call).
+        async with SectionFetcher(client.options) as own:
             yield own
         return
-    async with _PoolFetcher(Options.from_kwargs(**options)) as own:
+    async with SectionFetcher(Options.from_kwargs(**options)) as own:
         yield own
 
 

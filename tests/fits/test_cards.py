@@ -4,6 +4,7 @@ checked against astropy's reading of the same image."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import pickle
 
 import pytest
@@ -301,3 +302,11 @@ def test_garbage_never_raises(image: str) -> None:
     card = parse_card(image)
     assert isinstance(card, Card)
     assert card.keyword == astropy_card(image).keyword
+
+
+def test_overflowing_numbers_read_as_astropy_does() -> None:
+    assert parse_card("BIG     = 1D400").value == math.inf
+    card = parse_card("CBIG    = (1D400, 1D400)")
+    ref = astropy_card("CBIG    = (1D400, 1D400)")
+    assert isinstance(card.value, complex) and math.isinf(card.value.imag)
+    assert same_value(card.value, ref.value)  # inf + inf*1j is nan+infj, in astropy too

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from astropy.io import fits
@@ -271,3 +274,23 @@ def test_large_header() -> None:
     assert len(header.cards) == 3000
     assert header["KEY02999"] == 2999
     assert header.to_dict()["KEY01234"] == 1234
+
+
+def test_fits_core_imports_only_the_standard_library() -> None:
+    # Loaded under a bare parent package (the real one imports the I/O side on purpose).
+    package = Path(cards_module.__file__).parents[1]
+    code = (
+        "import sys, types\n"
+        "pkg = types.ModuleType('astro_cloud_async')\n"
+        f"pkg.__path__ = [{str(package)!r}]\n"
+        "sys.modules['astro_cloud_async'] = pkg\n"
+        "import astro_cloud_async.fits as f\n"
+        "h = f.parse_header(b'NAXIS   =                    0' + b' ' * 50 + b'END')\n"
+        "assert h['NAXIS'] == 0\n"
+        "print(sorted({'asyncio', 'aiohttp', 'aiobotocore', 'astropy', 'numpy'}"
+        " & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"

@@ -13,7 +13,7 @@ import string
 import warnings
 
 from astropy.io import fits
-from fits_reference import Reading, astropy_header, quiet_astropy, same_value
+from fits_reference import Reading, astropy_header, quiet_astropy, same_card, same_value
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -113,7 +113,7 @@ def test_headers_written_by_astropy(specs: list[tuple[str, object, str]]) -> Non
         if isinstance(value, str) and not same_value(card.value, theirs.value):
             assert card.value == value.rstrip()  # astropy lost it; we did not
         # The single-card reader reads every card as the header did.
-        assert parse_card(card.image) == card
+        assert same_card(parse_card(card.image), card)
 
 
 @PROFILE
@@ -196,7 +196,7 @@ def test_random_cards_never_raise_and_follow_astropy(images: list[str]) -> None:
             assert card.problem is not None, (card, theirs)
         else:
             assert agree(card.value, card.comment, theirs, card.image), (card, theirs)
-        assert parse_card(card.image) == card
+        assert same_card(parse_card(card.image), card)
     for key in header:  # every lookup works
         header[key]
     assert isinstance(header.to_dict(), dict)

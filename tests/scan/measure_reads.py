@@ -46,7 +46,7 @@ class Reads:
     pool_bytes: int
 
 
-async def _read(url: str, **options: object) -> tuple[int, aca.StatsSnapshot]:
+async def _read_url(url: str, **options: object) -> tuple[int, aca.StatsSnapshot]:
     async with aca.Client(**options) as client:
         records = await client.read_headers(url)
         return len(records), client.stats.snapshot()
@@ -55,7 +55,7 @@ async def _read(url: str, **options: object) -> tuple[int, aca.StatsSnapshot]:
 def measure_object(server: HTTPServer, name: str, path: Path, **options: object) -> Reads:
     """Read ``path`` (served by ``server``) with a client of its own and count what it took."""
     mark = server.log_mark()
-    hdus, stats = run_sync(lambda: _read(server.url(path), **options))
+    hdus, stats = run_sync(lambda: _read_url(server.url(path), **options))
     entries = server.access_log_entries(mark, at_least=stats.requests)
     return Reads(
         name=name,
@@ -95,16 +95,45 @@ def table(rows: list[Reads]) -> str:
     return "\n".join(lines)
 
 
+def measure_s3(folder: Path, layouts: dict[str, Path]) -> list[Reads]:
+    """The same reads from SeaweedFS (counted by its logging proxy); the 1 GB mosaic is left
+    out to keep the upload short."""
+    from servers import start_seaweedfs
+    from servers.s3data import upload_folder
+
+    rows = []
+    with start_seaweedfs() as server:
+        small = {name: path for name, path in layouts.items() if path.stat().st_size < 1 << 28}
+        for name, path in small.items():
+            upload_folder(server, path.parent, "public", prefix=f"{len(rows)}/")
+            url = server.url("public", f"{len(rows)}/{path.name}")
+            mark = server.log_mark()
+            hdus, stats = run_sync(
+                lambda url=url: _read_url(url, endpoint_url=server.endpoint_url, anon=True)
+            )
+            entries = server.access_log_entries(mark, at_least=stats.requests)
+            rows.append(
+                Reads(
+                    name=name,
+                    hdus=hdus,
+                    object_size=path.stat().st_size,
+                    server_requests=len(entries),
+                    server_bytes=sum(e.bytes_sent for e in entries),
+                    pool_requests=stats.requests,
+                    pool_bytes=stats.bytes,
+                )
+            )
+    return rows
+
+
 def main() -> None:
-    from servers import start_nginx
+    from servers import start_apache, start_caddy, start_nginx
 
-    starters: list[tuple[str, Callable[[Path], HTTPServer]]] = [("nginx", start_nginx)]
-    try:
-        from servers import start_apache, start_caddy  # type: ignore[attr-defined]
-
-        starters += [("Apache", start_apache), ("Caddy", start_caddy)]
-    except ImportError:
-        pass
+    starters: list[tuple[str, Callable[[Path], HTTPServer]]] = [
+        ("nginx", start_nginx),
+        ("Apache", start_apache),
+        ("Caddy", start_caddy),
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         layouts = typical_layouts(folder)
@@ -113,6 +142,8 @@ def main() -> None:
                 rows = [measure_object(server, name, path) for name, path in layouts.items()]
             print(f"\n{kind}, default options:\n")
             print(table(rows))
+        print("\nS3 (SeaweedFS, anonymous GETs through its logging proxy):\n")
+        print(table(measure_s3(folder, layouts)))
         mosaic = "mosaic, 60 CCDs (61 HDUs)"
         with start_nginx(folder) as server:
             row = measure_object(server, mosaic, layouts[mosaic], next_read=4 * 2880)

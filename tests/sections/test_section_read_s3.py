@@ -17,10 +17,11 @@ from section_files import BIG_SHAPE, SectionFiles, image_cases, keys_for
 from servers.s3data import upload_folder
 from servers.seaweedfs import S3Server
 
-from astro_cloud_async import Client, HDURecord, ObjectNotFoundError
+from astro_cloud_async import Client, HDURecord, ObjectNotFoundError, Options
 from astro_cloud_async.sections import (
     NotAnImageError,
     SectionFailed,
+    SectionFetcher,
     TruncatedDataError,
     plan_for,
     read_data,
@@ -58,19 +59,21 @@ async def test_every_case_matches_astropy(
     section_s3: S3Server, section_files: SectionFiles
 ) -> None:
     bucket = section_s3.public_bucket
-    async with public_client(section_s3) as client:
+    options = Options(endpoint_url=section_s3.endpoint_url, anon=True)
+    async with public_client(section_s3) as client, SectionFetcher(options) as fetcher:
         for case in image_cases():
             path = section_files.paths[case.name]
             url = section_s3.url(bucket, key_of(section_files, path))
             record = (await client.read_headers(url))[case.hdu_index]
             assert record.etag is not None
             for key in keys_for(case):
-                got = await read_section(record, key, client=client)
+                got = await read_section(record, key, client=fetcher)
                 want = astropy_data(path, case.hdu_index, key)
                 assert got.dtype == want.dtype.newbyteorder("="), (case.name, key)
                 np.testing.assert_array_equal(got, want, err_msg=f"{case.name} {key!r}")
-            whole = await read_data(record, client=client)
+            whole = await read_data(record, client=fetcher)
             np.testing.assert_array_equal(whole, astropy_data(path, case.hdu_index, ...))
+        assert fetcher.stats.requests >= 22 * 7 and fetcher.stats.failures == 0
 
 
 async def test_cutout_bytes_counted_by_the_proxy(

@@ -95,8 +95,8 @@ async def test_past_end_answers_per_server(
     assert result.data == b"" and result.start == size
     entries = http_server.access_log_entries(mark, at_least=1)
     assert [e.status for e in entries] == [416]
-    # nginx and Caddy say "bytes */size" on a 416; Apache may say nothing.
-    assert result.object_size in ((size, None) if http_server.kind == "apache" else (size,))
+    # nginx and Caddy say "bytes */size" on a 416; Apache sends no Content-Range at all.
+    assert result.object_size == (None if http_server.kind == "apache" else size)
 
 
 async def test_empty_object(http_server: HTTPServer, sample_corpus: dict[str, Path]) -> None:
@@ -145,9 +145,9 @@ async def test_range_disabled_server_sends_little(
     assert (pool.stats.bytes, pool.stats.discarded_bytes) == (18 * BLOCK, 3 * BLOCK)
     entries = nginx_norange.access_log_entries(mark, at_least=2)
     assert [e.status for e in entries] == [200, 200]
-    sent = sum(e.bytes_sent for e in entries)
-    # Whatever the socket buffers took before we hung up, far from two whole objects.
-    assert sent < content_size // 4, sent
+    # nginx counts what the kernel's socket buffers took before we hung up (about 4 MB on
+    # loopback), not the whole 35 MB object.
+    assert all(e.bytes_sent < content_size // 4 for e in entries), entries
 
 
 async def test_range_disabled_at_end_of_object(
