@@ -59,7 +59,8 @@ class Options:
     headers: Mapping[str, str] = field(default_factory=dict)
     """Extra request headers for HTTP(S) stores (e.g. an API token)."""
     auth: Any = None
-    """An ``aiohttp.BasicAuth`` for HTTP(S) stores."""
+    """Credentials for HTTP(S) stores: a ``(login, password)`` pair, an ``aiohttp.BasicAuth``,
+    or a ready ``Authorization`` header value such as ``"Bearer ..."``."""
 
     # Listing
     suffixes: tuple[str, ...] | None = None

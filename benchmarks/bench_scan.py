@@ -59,26 +59,47 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--objects", type=int, default=2000, help="objects in the survey")
     p.add_argument("--delay", type=float, default=0.025, help="server delay per request, s")
-    p.add_argument("--mix", type=parse_mix, default=dict(DEFAULT_MIX),
-                   help="kinds and weights, e.g. tess=0.88,mosaic=0.02,table=0.1")
+    p.add_argument(
+        "--mix",
+        type=parse_mix,
+        default=dict(DEFAULT_MIX),
+        help="kinds and weights, e.g. tess=0.88,mosaic=0.02,table=0.1",
+    )
     p.add_argument("--backends", default="http,s3", help="http, s3 or both")
     p.add_argument("--cache", type=Path, default=benchlib.DEFAULT_CACHE)
     p.add_argument("--threads", type=_ints, default=[1, 8, 32], help="astropy thread counts")
-    p.add_argument("--astropy-limit", type=int, default=400,
-                   help="objects per threaded astropy run (a prefix of the survey)")
-    p.add_argument("--astropy-seq-limit", type=int, default=60,
-                   help="objects for the sequential astropy run")
-    p.add_argument("--tuned-block", type=int, default=10 * 2880,
-                   help="fsspec block_size of the tuned astropy runs (0: skip them)")
-    p.add_argument("--concurrency", type=int, default=None,
-                   help="requests in flight for ours (and its per-host bound) and the ceiling; "
-                        "default: our defaults, the ceiling at our per-host bound")
-    p.add_argument("--repeat", type=int, default=1,
-                   help="runs of ours and of the ceiling; the fastest of each is reported")
+    p.add_argument(
+        "--astropy-limit",
+        type=int,
+        default=400,
+        help="objects per threaded astropy run (a prefix of the survey)",
+    )
+    p.add_argument(
+        "--astropy-seq-limit", type=int, default=60, help="objects for the sequential astropy run"
+    )
+    p.add_argument(
+        "--tuned-block",
+        type=int,
+        default=10 * 2880,
+        help="fsspec block_size of the tuned astropy runs (0: skip them)",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="requests in flight for ours (and its per-host bound) and the ceiling; "
+        "default: our defaults, the ceiling at our per-host bound",
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of ours and of the ceiling; the fastest of each is reported",
+    )
     p.add_argument("--skip", default="", help="peers to leave out: ours,astropy,tuned,ceiling")
     p.add_argument("--jobs", type=int, default=None, help="processes writing the survey")
     p.add_argument("--out", type=Path, default=benchlib.OUT_DIR / "bench_scan.json")
-    return p.parse_args(argv)  # fmt: skip
+    return p.parse_args(argv)
 
 
 def _ours_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -118,8 +139,13 @@ def run_backend(
 
     def run(label: str, peer: str, limit: int | None = None, **spec: Any) -> PeerResult:
         subset = objects[:limit] if limit else objects
-        spec.update(peer=peer, backend=backend, base_url=base_url,
-                    objects_file=str(objects_file), limit=limit)  # fmt: skip
+        spec.update(
+            peer=peer,
+            backend=backend,
+            base_url=base_url,
+            objects_file=str(objects_file),
+            limit=limit,
+        )
         began = time.monotonic()
         result = run_peer(label, spec, objects=subset, log_server=log_server, server_pids=pids)
         note = f"  {label}: {result.rate:,.1f} objects/s, {result.objects} objects"
@@ -156,8 +182,9 @@ def run_backend(
         if "astropy" not in skip:
             astropy_runs.append(("astropy+fsspec", {}))
         if "tuned" not in skip and args.tuned_block > 0:
-            astropy_runs.append((f"astropy+fsspec block_size={args.tuned_block}",
-                                 {"block_size": args.tuned_block}))  # fmt: skip
+            astropy_runs.append(
+                (f"astropy+fsspec block_size={args.tuned_block}", {"block_size": args.tuned_block})
+            )
         for name, fsspec in astropy_runs:
             for threads in args.threads:
                 limit = args.astropy_seq_limit if threads <= 1 else args.astropy_limit
@@ -188,8 +215,10 @@ def summary(results: list[PeerResult]) -> tuple[list[str], dict[str, Any]]:
         x = _ratio(ours.rate, best.rate)
         figures["ours_over_astropy_best"] = x
         verdict = "meets" if x >= ASTROPY_TARGET else "misses"
-        lines.append(f"ours / astropy+fsspec best ({best.label}): {x:,.1f}x "
-                     f"({verdict} the {ASTROPY_TARGET:g}x target)")  # fmt: skip
+        lines.append(
+            f"ours / astropy+fsspec best ({best.label}): {x:,.1f}x "
+            f"({verdict} the {ASTROPY_TARGET:g}x target)"
+        )
     if tuned:
         best = _best(tuned)
         x = _ratio(ours.rate, best.rate)
@@ -199,8 +228,9 @@ def summary(results: list[PeerResult]) -> tuple[list[str], dict[str, Any]]:
         x = _ratio(ours.rate, ceiling.rate)
         figures["ours_over_ceiling"] = x
         verdict = "meets" if x >= CEILING_TARGET else "misses"
-        lines.append(f"ours / known-ranges ceiling: {x:.0%} ({verdict} the "
-                     f"{CEILING_TARGET:.0%} target)")  # fmt: skip
+        lines.append(
+            f"ours / known-ranges ceiling: {x:.0%} ({verdict} the {CEILING_TARGET:.0%} target)"
+        )
     for r in results:
         if r.label.startswith("ours") and r.kinds.get("tess"):
             req, size = r.per_object("tess")
@@ -223,29 +253,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     objects = ensure_survey(args.cache, plan, jobs=args.jobs)
     kinds = {k: sum(1 for o in objects if o.kind == k) for k in KINDS}
     apparent = sum(o.size for o in objects)
-    print(f"survey: {args.objects} objects {kinds}, {apparent / 1e9:.1f} GB apparent, "
-          f"{sum(len(o.hdus) for o in objects)} HDUs; delay {args.delay * 1e3:g} ms", flush=True)  # fmt: skip
+    print(
+        f"survey: {args.objects} objects {kinds}, {apparent / 1e9:.1f} GB apparent, "
+        f"{sum(len(o.hdus) for o in objects)} HDUs; delay {args.delay * 1e3:g} ms",
+        flush=True,
+    )
     objects_file = write_objects(benchlib.OUT_DIR / f"objects-{args.objects}.json", objects)
     payload: dict[str, Any] = {
-        "machine": info, "objects": args.objects, "delay": args.delay, "mix": args.mix,
-        "kinds": kinds, "backends": {},
-    }  # fmt: skip
+        "machine": info,
+        "objects": args.objects,
+        "delay": args.delay,
+        "mix": args.mix,
+        "kinds": kinds,
+        "backends": {},
+    }
     report: list[str] = []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         print(f"[{backend}]", flush=True)
         results = run_backend(backend, args, objects, objects_file)
         lines, figures = summary(results)
         table = peer_table(results, KINDS)
-        report += [f"\n### {backend} ({args.objects} objects, delay {args.delay * 1e3:g} ms)\n",
-                   table, "", *[f"- {line}" for line in lines]]  # fmt: skip
+        report += [
+            f"\n### {backend} ({args.objects} objects, delay {args.delay * 1e3:g} ms)\n",
+            table,
+            "",
+            *[f"- {line}" for line in lines],
+        ]
         payload["backends"][backend] = {
-            "results": [r.as_dict() for r in results], "figures": figures,
+            "results": [r.as_dict() for r in results],
+            "figures": figures,
         }
     info_end = machine()
     payload["load_average_end"] = info_end["load_average"]
     print("\n".join(report))
-    print(f"\nmachine: {machine_line(info)}; load average at the end "
-          f"{' / '.join(str(x) for x in info_end['load_average'])}")  # fmt: skip
+    print(
+        f"\nmachine: {machine_line(info)}; load average at the end "
+        f"{' / '.join(str(x) for x in info_end['load_average'])}"
+    )
     save_json(args.out, payload)
     md = args.out.with_suffix(".md")
     md.write_text(f"machine: {machine_line(info)}\n" + "\n".join(report) + "\n")

@@ -8,19 +8,16 @@ fails under CI (``CI=true``), where everything must run.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
-from servers import HTTPServer, ServerBinaryMissing, start_apache, start_caddy, start_nginx
+from servers import HTTPServer, start_apache, start_caddy, start_nginx
+from servers.availability import start_or_skip
 from servers.s3data import ManyKeys, copy_objects, load_many_keys, upload_folder
 from servers.seaweedfs import S3Server, start_seaweedfs
 
 from astro_cloud_async.samples import write_test_corpus
-
-T = TypeVar("T")
 
 SERVER_FIXTURES = frozenset(
     {
@@ -39,20 +36,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.servers)
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def start_or_skip(start: Callable[[], T]) -> T:
-    """Run ``start``; a missing server program skips the test (fails it under CI)."""
-    try:
-        return start()
-    except ServerBinaryMissing as exc:
-        if _in_ci():
-            pytest.fail(f"{exc} (CI=true: .ci/run installs it)", pytrace=False)
-        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,9 @@ from aiobotocore.session import get_session
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from servers import HTTPServer, ServerStartError, start_nginx
+from servers import HTTPServer, ServerBinaryMissing, ServerStartError, start_nginx
+from servers.availability import start_or_skip
+from servers.process import find_binary
 from servers.s3data import ManyKeys
 from servers.seaweedfs import S3Server
 
@@ -383,3 +388,53 @@ def test_failed_start_shows_the_error_log(tmp_path: Path) -> None:
     with pytest.raises(ServerStartError, match="max_ranges") as caught:
         start_nginx(tmp_path, max_ranges=-1)
     assert "exited during start-up" in str(caught.value)
+
+
+def _gone(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie waiting for its new parent counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return "\nState:\tZ" in status.read()
+    except FileNotFoundError:
+        return True
+
+
+def test_server_dies_with_its_parent(sample_corpus: dict[str, Path]) -> None:
+    root = next(iter(sample_corpus.values())).parent
+    script = (
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from servers import start_nginx\n"
+        f"print(start_nginx({str(root)!r}).pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+        assert not _gone(pid)
+    finally:
+        parent.kill()
+        parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()
+    deadline = time.monotonic() + 10
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not _gone(pid):  # do not leave it behind even when the test fails
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("nginx outlived the process that started it")
+
+
+def test_missing_program_skips_or_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    def start() -> None:
+        find_binary("no-such-server-program")
+
+    with pytest.raises(ServerBinaryMissing):
+        start()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="no-such-server-program"):
+        start_or_skip(start)
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="no-such-server-program"):
+        start_or_skip(start)

@@ -47,6 +47,7 @@ _TEXT_KEYWORDS: Final = frozenset({"", "COMMENT", "HISTORY", "END"})
 _SPECIAL_KEYWORDS: Final = _TEXT_KEYWORDS | {"CONTINUE"}
 
 _KEYWORD_CHARS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+_KEYWORD_CHAR_SET: Final = frozenset(_KEYWORD_CHARS)
 
 Fields = tuple[CardValue, str, str | None]
 """(value, comment, problem) of one card."""
@@ -136,15 +137,14 @@ def parse_card(image: str | bytes) -> Card:
 
 
 def is_end_card(image: str) -> bool:
-    """True if ``image`` (one card) ends a header, by the rule astropy's reader uses.
+    """True if ``image`` (one card) is an END card, exact or damaged.
 
-    ``END`` followed by spaces, or by up to 76 spaces and then a character that cannot continue
-    a keyword (astropy accepts and repairs such damaged END cards).
+    astropy's lenient reader takes ``END`` followed by anything but a keyword character as an
+    END card (its pattern, ``END {0,76}[^A-Z0-9_-]``, is met by the first space), so
+    ``END / x`` and ``END     X`` are damaged END cards and ``ENDX`` is not. Which damaged END
+    cards end a header is decided by ``header.find_end``, as astropy's readers decide it.
     """
-    if image[:3] != "END":
-        return False
-    rest = image[3:CARD_LENGTH].lstrip(" ")
-    return not rest or rest[0] not in _KEYWORD_CHARS
+    return image[:3] == "END" and image[3:4] not in _KEYWORD_CHAR_SET
 
 
 # --- the fast path ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from .cards import (
     _TEXT,
     CARD_LENGTH,
     COMMENTARY_KEYWORDS,
+    END_CARD,
     Card,
     Fields,
     keyword_of,
@@ -34,16 +35,18 @@ from .cards import (
     read_long_card,
     read_value,
 )
+from .layout import padded
 
 if TYPE_CHECKING:
     import astropy.io.fits
 
-__all__ = ["Header", "parse_header"]
+__all__ = ["Header", "find_end", "parse_header"]
 
 # Keywords whose lookups give a list of texts (astropy also counts a stray END card in).
 _LIST_KEYWORDS = COMMENTARY_KEYWORDS | {"END"}
 _KEYWORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _PRINTABLE = bytes(range(0x20, 0x7F))
+_END_CARD_BYTES = END_CARD.encode("ascii")
 _PREFIX_STRUCTS: dict[int, struct.Struct] = {}
 
 
@@ -61,25 +64,47 @@ def _prefixes(body: bytes) -> tuple[bytes, ...]:
     return unpacker.unpack(body)
 
 
-def _find_end(buf: bytes | bytearray) -> int:
-    """Offset of the first END card (on an 80-byte boundary), or -1.
-
-    The rule is astropy's reader's: ``END`` followed by spaces, or by up to 76 spaces and then
-    a byte that cannot continue a keyword (a damaged END card, which astropy repairs).
-    """
-    pos = 0
+def _find_card(buf: bytes | bytearray, card: bytes, start: int, stop: int) -> int:
+    """Offset of the first ``card`` (a prefix of a card) on a card boundary from ``start``."""
+    pos = start
     while True:
-        i = buf.find(b"END", pos)
+        i = buf.find(card, pos, stop)
         if i < 0:
             return -1
-        misalign = i % CARD_LENGTH
-        if misalign:
-            pos = i - misalign + CARD_LENGTH
-            continue
-        rest = buf[i + 3 : i + CARD_LENGTH].lstrip(b" ")
-        if not rest or rest[0] not in _KEYWORD_BYTES:
+        misalign = (i - start) % CARD_LENGTH
+        if not misalign:
+            return i
+        pos = i - misalign + CARD_LENGTH
+
+
+def _find_damaged_end(buf: bytes | bytearray, start: int, stop: int) -> int:
+    """The first END card, exact or damaged (see ``cards.is_end_card``), or -1."""
+    pos = start
+    while True:
+        i = _find_card(buf, b"END", pos, stop)
+        if i < 0:
+            return -1
+        if i + 3 >= stop or buf[i + 3] not in _KEYWORD_BYTES:
             return i
         pos = i + CARD_LENGTH
+
+
+def find_end(buf: bytes | bytearray, start: int = 0, stop: int | None = None) -> int:
+    """Offset of the END card of the header at ``buf[start:stop]``, or -1 if it has none.
+
+    The rule is that of ``astropy.io.fits.open``: the first exact END card (``END`` and 77
+    spaces). A damaged END card before it (``END`` then anything but a keyword character, as
+    in ``END / x``) ends the header only where astropy's fast reader gives up and its fallback
+    reader takes over: when no exact END card follows in the data, or when a byte that is not
+    ASCII comes first (the fast reader decodes whole blocks).
+    """
+    stop = len(buf) if stop is None else stop
+    exact = _find_card(buf, _END_CARD_BYTES, start, stop)
+    damaged = _find_damaged_end(buf, start, stop if exact < 0 else exact)
+    if damaged < 0 or exact < 0:
+        return exact if damaged < 0 else damaged
+    blocks_read = min(start + padded(exact + CARD_LENGTH - start), stop)
+    return exact if buf[start:blocks_read].isascii() else damaged
 
 
 def _continued(body: bytes) -> set[int]:
@@ -139,7 +164,7 @@ class Header(Mapping[str, object]):
 
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
         buf = data if isinstance(data, (bytes, bytearray)) else bytes(data)
-        end = _find_end(buf)
+        end = find_end(buf)
         if end >= 0:
             self.raw = raw = bytes(buf[: end + CARD_LENGTH])
             body = raw[:end]
@@ -284,7 +309,8 @@ class Header(Mapping[str, object]):
 
         Duplicates: the first card's value, as ``header[key]`` gives it. Commentary keywords map
         to the list of their texts (blank cards with no text, i.e. padding, are left out).
-        Complex values become ``[real, imag]``; undefined values ``None``.
+        Complex values become ``[real, imag]``; undefined values ``None``. (A number too large
+        for a float reads as ``inf``, as in astropy; ``json.dumps`` writes it as ``Infinity``.)
         """
         rows = self._all_rows()
         keys = self._upper_keys()

@@ -94,6 +94,7 @@ async def run_scan(
     started = 0  # objects given a slot (walked, or failed before a walk)
     taken = 0  # objects whose outcome the caller has taken
     ready = 0  # outcomes on the queue, not yet taken
+    closing = False  # set once the scan is ending and cancels what is left
 
     def put(outcome: ObjectOutcome) -> None:
         nonlocal ready
@@ -105,6 +106,8 @@ async def run_scan(
         walks.discard(task)
         counts.in_flight -= 1
         if task.cancelled():
+            if not closing:  # not by us: the outcome will never come, so do not wait for it
+                queue.put_nowait(_Crash(asyncio.CancelledError("an object walk was cancelled")))
             return
         error = task.exception()
         if error is not None:
@@ -112,7 +115,7 @@ async def run_scan(
         else:
             put(task.result())
 
-    async def feed() -> None:
+    async def pull() -> None:
         nonlocal started
         urls = object_urls(resolver, sources, expand=expand)
         try:
@@ -122,7 +125,7 @@ async def run_scan(
                     item = await anext(urls)
                 except StopAsyncIteration:
                     slots.release()
-                    break
+                    return
                 started += 1
                 if isinstance(item, ObjectFailed):
                     put(item)
@@ -131,11 +134,16 @@ async def run_scan(
                 counts.in_flight += 1
                 walks.add(task)
                 task.add_done_callback(walked)
-        except Exception as error:  # the caller's sources raised: end the scan with it
-            queue.put_nowait(_Crash(error))
         finally:
             await urls.aclose()
-        queue.put_nowait(_DONE)
+
+    async def feed() -> None:
+        try:
+            await pull()
+        except Exception as error:  # the caller's sources raised: end the scan with it
+            queue.put_nowait(_Crash(error))
+        else:
+            queue.put_nowait(_DONE)
 
     feeder = asyncio.create_task(feed())
     feeding = True
@@ -161,6 +169,7 @@ async def run_scan(
                 for record in item:
                     yield record
     finally:
+        closing = True
         pending = [feeder, *walks]
         for task in pending:
             task.cancel()

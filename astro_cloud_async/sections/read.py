@@ -210,14 +210,17 @@ async def _fetch(
 
     async def one(position: int, start: int, end: int) -> None:
         result = await fetcher.fetch_range(url, start, end, if_match=if_match)
-        got = len(result.data)
-        if got < end - start:
+        size = end - start
+        if len(result.data) < size:
+            missing = start + len(result.data)
+            if result.object_size is not None:
+                missing = min(missing, result.object_size)
             raise TruncatedDataError(
                 f"the object ends before the image data it should hold (needed bytes up to {end})",
                 url=url,
-                offset=start + got,
+                offset=missing,
             )
-        view[position : position + got] = result.data[: end - start]
+        view[position : position + size] = result.data[:size]
 
     jobs = []
     position = 0

@@ -70,12 +70,46 @@ def run_ours(spec: dict[str, Any], objects: list[dict[str, Any]]) -> dict[str, A
                     continue
                 found[item.url] = found.get(item.url, 0) + 1
             stats = client.stats.snapshot()
-        return {"client_requests": stats.requests, "client_bytes": stats.bytes,
-                "client_retries": stats.retries, "p50_ms": (stats.p50 or 0) * 1e3}  # fmt: skip
+        return {
+            "client_requests": stats.requests,
+            "client_bytes": stats.bytes,
+            "client_retries": stats.retries,
+            "p50_ms": (stats.p50 or 0) * 1e3,
+        }
 
     extra = asyncio.run(main())
     hdus = [found.get(u, 0) for u in urls]
     return {"hdus": hdus, "failed": failed, "errors": errors, **extra}
+
+
+def run_ours_stream(spec: dict[str, Any], objects: list[dict[str, Any]]) -> dict[str, Any]:
+    """Ours with sources read lazily from a file and nothing kept: for memory measurements."""
+    from astro_cloud_async import Client, ObjectFailed
+
+    options = dict(spec.get("options", {}))
+    errors: list[str] = []
+    hdus = failed = 0
+
+    def sources() -> Iterator[str]:
+        with open(spec["urls_file"]) as f:
+            for line in f:
+                yield line.rstrip("\n")
+
+    async def main() -> dict[str, Any]:
+        nonlocal hdus, failed
+        async with Client(**options) as client:
+            async for item in client.scan(sources()):
+                if isinstance(item, ObjectFailed):
+                    failed += 1
+                    if len(errors) < MAX_ERRORS:
+                        errors.append(f"{item.url}: {item.error!r}")
+                else:
+                    hdus += 1
+            stats = client.stats.snapshot()
+        return {"client_requests": stats.requests, "client_bytes": stats.bytes}
+
+    extra = asyncio.run(main())
+    return {"hdus_total": hdus, "failed": failed, "errors": errors, **extra}
 
 
 def run_astropy(spec: dict[str, Any], objects: list[dict[str, Any]]) -> dict[str, Any]:
@@ -94,9 +128,7 @@ def run_astropy(spec: dict[str, Any], objects: list[dict[str, Any]]) -> dict[str
 
     def read_one(url: str) -> int:
         try:
-            with fits.open(
-                url, use_fsspec=True, lazy_load_hdus=True, fsspec_kwargs=kwargs
-            ) as hdul:
+            with fits.open(url, use_fsspec=True, lazy_load_hdus=True, fsspec_kwargs=kwargs) as hdul:
                 n = 0
                 for hdu in hdul:  # each step reads the next header, lazily
                     _ = hdu.header
@@ -169,12 +201,18 @@ def run_ceiling(spec: dict[str, Any], objects: list[dict[str, Any]]) -> dict[str
     asyncio.run(main())
     # No parsing here: an object counts as fully read when all its ranges arrived.
     hdus = [0 if o["name"] in failed_objects else int(o["hdus"]) for o in objects]
-    return {"hdus": hdus, "failed": len(failed_objects), "errors": errors,
-            "client_requests": requests, "client_bytes": received}  # fmt: skip
+    return {
+        "hdus": hdus,
+        "failed": len(failed_objects),
+        "errors": errors,
+        "client_requests": requests,
+        "client_bytes": received,
+    }
 
 
 PEERS: dict[str, Callable[[dict[str, Any], list[dict[str, Any]]], dict[str, Any]]] = {
     "ours": run_ours,
+    "ours-stream": run_ours_stream,
     "astropy": run_astropy,
     "ceiling": run_ceiling,
 }
@@ -217,10 +255,11 @@ def peak_rss() -> int:
 
 def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[0]).read_text())
-    objects = json.loads(Path(spec["objects_file"]).read_text())
-    limit = spec.get("limit")
-    if limit:
-        objects = objects[: int(limit)]
+    objects: list[dict[str, Any]] = []
+    if spec.get("objects_file"):
+        objects = json.loads(Path(spec["objects_file"]).read_text())
+        if spec.get("limit"):
+            objects = objects[: int(spec["limit"])]
     peer = PEERS[spec["peer"]]
     profiler = None
     if spec.get("profile") == "pyinstrument":
@@ -240,7 +279,7 @@ def main(argv: list[str]) -> int:
         profiler.stop()
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     result.update(
-        objects=len(objects),
+        objects=len(objects) if objects else spec.get("count", 0),
         wall_s=wall,
         cpu_s=cpu,
         rss_start=rss_start,

@@ -79,14 +79,24 @@ class PeerResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "label": self.label, "backend": self.backend, "objects": self.objects,
-            "wall_s": self.wall_s, "objects_per_s": self.rate, "cpu_s": self.cpu_s,
-            "rss_start": self.rss_start, "rss_peak": self.rss_peak, "failed": self.failed,
-            "wrong_hdus": self.wrong_hdus, "errors": self.errors,
-            "server_requests": self.server.requests, "server_bytes": self.server.bytes,
+            "label": self.label,
+            "backend": self.backend,
+            "objects": self.objects,
+            "wall_s": self.wall_s,
+            "objects_per_s": self.rate,
+            "cpu_s": self.cpu_s,
+            "rss_start": self.rss_start,
+            "rss_peak": self.rss_peak,
+            "failed": self.failed,
+            "wrong_hdus": self.wrong_hdus,
+            "errors": self.errors,
+            "server_requests": self.server.requests,
+            "server_bytes": self.server.bytes,
             "server_statuses": {str(k): v for k, v in self.server.statuses.items()},
-            "server_cpu_s": self.server_cpu_s, "kinds": self.kinds, **self.extra,
-        }  # fmt: skip
+            "server_cpu_s": self.server_cpu_s,
+            "kinds": self.kinds,
+            **self.extra,
+        }
 
 
 def write_objects(path: Path, objects: Sequence[SurveyObject]) -> Path:
@@ -105,9 +115,7 @@ def _name_of(entry: AccessLogEntry) -> str:
     return unquote(path.rsplit("/", 1)[-1])
 
 
-def count_requests(
-    entries: Sequence[AccessLogEntry], kind_of: Mapping[str, str]
-) -> ServerCounts:
+def count_requests(entries: Sequence[AccessLogEntry], kind_of: Mapping[str, str]) -> ServerCounts:
     counts = ServerCounts()
     for e in entries:
         kind = kind_of.get(_name_of(e), "other")
@@ -147,20 +155,21 @@ def run_peer(
     spec: dict[str, Any],
     *,
     objects: Sequence[SurveyObject],
-    log_server: HTTPServer,
+    log_server: HTTPServer | None,
     server_pids: Sequence[int],
     timeout: float = 3600.0,
     wrapper: Sequence[str] = (),
 ) -> PeerResult:
     """Run one peer (``spec`` as :mod:`.child` reads it) and gather both sides' figures.
 
-    ``objects`` are the objects the child reads (after any ``limit``), in order. ``wrapper``
-    prefixes the command (a profiler).
+    ``objects`` are the objects the child reads (after any ``limit``), in order. Without a
+    ``log_server`` (local files) there are no server-side counts. ``wrapper`` prefixes the
+    command (a profiler).
     """
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)
         spec_path = f.name
-    mark = log_server.log_mark()
+    mark = log_server.log_mark() if log_server is not None else 0
     cpu0 = process_tree_cpu(server_pids)
     try:
         proc = subprocess.run(
@@ -174,7 +183,7 @@ def run_peer(
         )
     finally:
         os.unlink(spec_path)
-    entries = _settled_entries(log_server, mark)
+    entries = _settled_entries(log_server, mark) if log_server is not None else []
     server_cpu = process_tree_cpu(server_pids) - cpu0
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
@@ -184,9 +193,12 @@ def run_peer(
     kinds: dict[str, int] = {}
     for o in objects:
         kinds[o.kind] = kinds.get(o.kind, 0) + 1
-    found = out.pop("hdus")
-    wrong = sum(1 for o, n in zip(objects, found, strict=False) if n != len(o.hdus))
-    wrong += abs(len(objects) - len(found))
+    found = out.pop("hdus", None)
+    if found is not None:
+        wrong = sum(1 for o, n in zip(objects, found, strict=False) if n != len(o.hdus))
+        wrong += abs(len(objects) - len(found))
+    else:  # a streaming peer only counts: compare the totals
+        wrong = abs(sum(len(o.hdus) for o in objects) - int(out.pop("hdus_total", 0)))
     core = ("objects", "wall_s", "cpu_s", "rss_start", "rss_peak", "failed", "errors")
     return PeerResult(
         label=label,

@@ -96,26 +96,37 @@ def _s3_config(workdir: Path) -> Path:
     return path
 
 
-def _start_weed(
-    data: Path, workdir: Path, extra: Sequence[str] = ()
-) -> tuple[ServerProcess, int]:
+def _start_weed(data: Path, workdir: Path, extra: Sequence[str] = ()) -> tuple[ServerProcess, int]:
     binary = find_binary("weed")
     config = _s3_config(workdir)
 
     def attempt() -> tuple[ServerProcess, int]:
         m, mg, v, vg, f, fg, s, sg = free_ports(8)
         argv = [
-            binary, "server", "-filer", "-s3",
-            f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            f"-master.port={m}", f"-master.port.grpc={mg}",
-            f"-volume.port={v}", f"-volume.port.grpc={vg}",
-            f"-filer.port={f}", f"-filer.port.grpc={fg}",
-            f"-s3.port={s}", f"-s3.port.grpc={sg}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-            "-master.telemetry=false", f"-s3.config={config}",
+            binary,
+            "server",
+            "-filer",
+            "-s3",
+            f"-dir={data}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-master.port={m}",
+            f"-master.port.grpc={mg}",
+            f"-volume.port={v}",
+            f"-volume.port.grpc={vg}",
+            f"-filer.port={f}",
+            f"-filer.port.grpc={fg}",
+            f"-s3.port={s}",
+            f"-s3.port.grpc={sg}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-master.telemetry=false",
+            f"-s3.config={config}",
             f"-filer.localSocket={workdir / 'filer.sock'}",
             f"-s3.localSocket={workdir / 's3.sock'}",
-            "-volume.preStopSeconds=0", *extra,
-        ]  # fmt: skip
+            "-volume.preStopSeconds=0",
+            *extra,
+        ]
         process = ServerProcess("seaweedfs", argv, workdir=workdir)
         process.wait_listening(s, timeout=60.0)
         return process, s

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 import subprocess
@@ -14,6 +15,7 @@ from fits_reference import astropy_header, quiet_astropy, same_value
 
 from astro_cloud_async.fits import cards as cards_module
 from astro_cloud_async.fits.header import Header, parse_header
+from astro_cloud_async.fits.layout import padded
 
 END = "END".ljust(80)
 
@@ -294,3 +296,33 @@ def test_fits_core_imports_only_the_standard_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("non_ascii", [False, True], ids=["ascii", "non-ascii"])
+@pytest.mark.parametrize("exact_later", [True, False], ids=["exact-later", "no-exact"])
+@pytest.mark.parametrize(
+    "damaged", ["END/junk", "END     = 5", "END=", "END     junk", "END     X"]
+)
+def test_end_rule_is_astropy_open_rule(damaged: str, exact_later: bool, non_ascii: bool) -> None:
+    # astropy.io.fits.open stops at the first exact END card; a damaged one ends the header
+    # only when its fallback reader runs (no exact END follows, or a non-ASCII byte comes first).
+    first = cards(
+        "SIMPLE  =                    T",
+        "BITPIX  =                    8",
+        "NAXIS   =                    0",
+        "NOTE    = 'caf\xe9'" if non_ascii else "NOTE    = 'cafe'",
+        damaged,
+        "MIDDLE  =                    1",
+    )
+    data = block(first)
+    if exact_later:
+        data += block(cards("LATER   =                    2") + END)
+    header = parse_header(data)
+    with quiet_astropy(), fits.open(io.BytesIO(data)) as hdul:
+        data_offset = hdul[0]._data_offset
+    assert header.ended
+    assert padded(len(header.raw)) == data_offset  # the same END card, so the same blocks
+    if exact_later and not non_ascii:
+        assert header["MIDDLE"] == 1 and header["LATER"] == 2
+    else:
+        assert "MIDDLE" not in header

@@ -15,41 +15,12 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from rel_faults import FaultServer
-from rel_helpers import Sample
+from rel_helpers import Sample, true_layout
 
-from astro_cloud_async.samples import HDULayout, write_test_corpus
+from astro_cloud_async.samples import write_test_corpus
 
 GOOD_SAMPLES = ("tess_1", "mosaic", "table", "random_groups", "compressed", "ascii_table")
 """Sample objects that are valid FITS (the corpus also holds broken ones)."""
-
-
-def _raw_data_size(header: fits.Header) -> int:
-    """Data bytes of an HDU from its stored header (FITS 4.0, section 4.4.1)."""
-    naxis = int(header.get("NAXIS", 0))
-    if naxis == 0:
-        return 0
-    dims = [int(header[f"NAXIS{i}"]) for i in range(1, naxis + 1)]
-    if header.get("GROUPS") is True and dims[0] == 0 and "SIMPLE" in header:
-        dims = dims[1:]
-    count = 1
-    for d in dims:
-        count *= d
-    pcount, gcount = int(header.get("PCOUNT", 0)), int(header.get("GCOUNT", 1))
-    if "SIMPLE" in header and header.get("GROUPS") is not True:
-        pcount, gcount = 0, 1
-    return abs(int(header["BITPIX"])) // 8 * gcount * (pcount + count)
-
-
-def true_layout(path: Path) -> tuple[HDULayout, ...]:
-    """Every HDU's layout as astropy reads the stored headers (compressed HDUs as tables)."""
-    with fits.open(path, memmap=False, disable_image_compression=True) as hdul:
-        hdul.readall()
-        return tuple(
-            HDULayout(
-                hdul.fileinfo(i)["hdrLoc"], hdul.fileinfo(i)["datLoc"], _raw_data_size(hdu.header)
-            )
-            for i, hdu in enumerate(hdul)
-        )
 
 
 def _sample(name: str, path: Path) -> Sample:

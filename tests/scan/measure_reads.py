@@ -16,7 +16,9 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 if __name__ == "__main__":  # run as a script: make the test helpers importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -46,13 +48,13 @@ class Reads:
     pool_bytes: int
 
 
-async def _read_url(url: str, **options: object) -> tuple[int, aca.StatsSnapshot]:
+async def _read_url(url: str, **options: Any) -> tuple[int, aca.StatsSnapshot]:
     async with aca.Client(**options) as client:
         records = await client.read_headers(url)
         return len(records), client.stats.snapshot()
 
 
-def measure_object(server: HTTPServer, name: str, path: Path, **options: object) -> Reads:
+def measure_object(server: HTTPServer, name: str, path: Path, **options: Any) -> Reads:
     """Read ``path`` (served by ``server``) with a client of its own and count what it took."""
     mark = server.log_mark()
     hdus, stats = run_sync(lambda: _read_url(server.url(path), **options))
@@ -101,7 +103,7 @@ def measure_s3(folder: Path, layouts: dict[str, Path]) -> list[Reads]:
     from servers import start_seaweedfs
     from servers.s3data import upload_folder
 
-    rows = []
+    rows: list[Reads] = []
     with start_seaweedfs() as server:
         small = {name: path for name, path in layouts.items() if path.stat().st_size < 1 << 28}
         for name, path in small.items():
@@ -109,7 +111,7 @@ def measure_s3(folder: Path, layouts: dict[str, Path]) -> list[Reads]:
             url = server.url("public", f"{len(rows)}/{path.name}")
             mark = server.log_mark()
             hdus, stats = run_sync(
-                lambda url=url: _read_url(url, endpoint_url=server.endpoint_url, anon=True)
+                partial(_read_url, url, endpoint_url=server.endpoint_url, anon=True)
             )
             entries = server.access_log_entries(mark, at_least=stats.requests)
             rows.append(

@@ -92,7 +92,8 @@ def test_http_tier_basic_credentials(basic_auth_server: str) -> None:
     with pytest.raises(AccessDeniedError):
         aca.load_headers(url, retries=0)
     assert len(aca.load_headers(url, auth=("reader", "secret"))) == 2
-    assert len(aca.load_headers(url, ("reader", "secret"))) == 2  # the old positional form
+    # The old HTTP tier's positional form: load_headers(url, auth).
+    assert len(aca.load_headers(url, ("reader", "secret"))) == 2  # type: ignore[arg-type]
     import requests.auth
 
     assert len(aca.load_headers(url, auth=requests.auth.HTTPBasicAuth("reader", "secret"))) == 2
@@ -215,6 +216,7 @@ def test_aws_auth_signs_range_gets_for_requests(
     assert response.status_code == 206
     assert response.content == data[:2880]
     authorization = response.request.headers["Authorization"]
+    assert isinstance(authorization, str)
     assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKID")
     assert "/us-east-1/s3/aws4_request" in authorization
     assert "range" in authorization.split("SignedHeaders=")[1].split(",")[0].split(";")

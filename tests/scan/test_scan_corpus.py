@@ -70,7 +70,9 @@ def reference(corpus_folder: Path) -> Outcomes:
     return asyncio.run(scan_all(str(corpus_folder)))
 
 
-def test_reference_is_what_the_corpus_holds(reference: Outcomes, sample_corpus: dict[str, Path]):
+def test_reference_is_what_the_corpus_holds(
+    reference: Outcomes, sample_corpus: dict[str, Path]
+) -> None:
     names = {path.name: key for key, path in sample_corpus.items()}
     assert set(reference) == set(names)
     by_key = {names[name]: value for name, value in reference.items()}

@@ -30,7 +30,7 @@ def group_by_url(results: list[aca.ScanResult]) -> dict[str, list[aca.ScanResult
 
 
 async def other_tasks() -> set[asyncio.Task[object]]:
-    return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+    return asyncio.all_tasks() - {asyncio.current_task()}
 
 
 async def settle(rounds: int = 50) -> set[asyncio.Task[object]]:
@@ -245,3 +245,16 @@ async def test_callers_session_is_used_and_left_open(
         assert [r.index for r in results if isinstance(r, aca.HDURecord)] == [0, 1]
         assert sent == [url]
         assert not session.closed
+
+
+async def test_sources_failing_as_they_finish_end_the_scan(sample_corpus: dict[str, Path]) -> None:
+    async def sources() -> AsyncIterator[str]:
+        try:
+            yield str(sample_corpus["table"])
+        finally:
+            raise RuntimeError("cannot close the listing")
+
+    with pytest.raises(RuntimeError, match="cannot close"):
+        async for _ in aca.scan(sources()):
+            pass
+    assert not await other_tasks()

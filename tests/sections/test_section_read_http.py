@@ -6,9 +6,11 @@ only its rows" is checked against what was actually sent.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import warnings
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
@@ -163,7 +165,19 @@ async def test_a_box_placed_per_record(
             (await records_of(client, section_server.url(p)))[0] for p in section_files.many[:5]
         ]
         boxes = {r.url: (slice(i, i + 3), i) for i, r in enumerate(records)}
-        results = [r async for r in read_sections(records, lambda r: boxes[r.url], client=client)]
+
+        async def lazily() -> AsyncIterator[HDURecord]:
+            for record in records:
+                yield record
+
+        results = [r async for r in read_sections(lazily(), lambda r: boxes[r.url], client=client)]
+        # Leaving early cancels what is in flight, cleanly.
+        async with contextlib.aclosing(
+            read_sections(records * 20, (slice(None), 0), client=client, max_in_flight=4)
+        ) as running:
+            async for first in running:
+                assert not isinstance(first, SectionFailed)
+                break
     for item in results:
         assert not isinstance(item, SectionFailed)
         record, array = item
@@ -244,3 +258,26 @@ async def test_options_open_a_client_of_their_own(
     async with Client() as client:
         with pytest.raises(Exception, match="go to the Client"):
             await read_section(record, 0, client=client, retries=1)
+
+
+async def test_every_server_serves_cutouts(
+    section_files: SectionFiles, any_http_server: HTTPServer
+) -> None:
+    server = any_http_server
+    key = (slice(700, 740), slice(2000, None, 2))
+    async with Client() as client:
+        _, record = await records_of(client, server.url(section_files.big))
+        mark = server.log_mark()
+        got = await read_section(record, key, client=client, gap=0)
+        entries = server.access_log_entries(mark, at_least=40)
+        scaled = next(c for c in section_files.cases if c.name == "i16_scaled")
+        path = section_files.paths[scaled.name]
+        scaled_record = (await records_of(client, server.url(path)))[scaled.hdu_index]
+        scaled_got = await read_section(scaled_record, (slice(None, None, -5), 7), client=client)
+    assert len(entries) == 40
+    assert {e.status for e in entries} == {206}
+    # Steps inside a row still fetch the span from the first to the last chosen pixel.
+    assert sum(e.bytes_sent for e in entries) == 40 * (2046 - 2000 + 1) * 4
+    np.testing.assert_array_equal(got, astropy_values(section_files.big, 1, key)[1])
+    want = astropy_values(path, scaled.hdu_index, (slice(None, None, -5), 7))[1]
+    np.testing.assert_array_equal(scaled_got, want)

@@ -148,9 +148,10 @@ async def test_many_objects_and_their_failures(
         np.testing.assert_array_equal(arrays[record.url], raw[key].astype(np.int32) + 32768)
     # The truncated image's first rows are all there; the cutout succeeds.
     np.testing.assert_array_equal(arrays[cut.url], astropy_full(section_files)[key])
-    with pytest.raises(TruncatedDataError):
+    with pytest.raises(TruncatedDataError) as info:
         async with public_client(section_s3) as client:
             await read_section(cut, (slice(39, 42), 0), client=client)
+    assert info.value.offset == cut.object_size == section_files.truncated.stat().st_size
 
 
 def astropy_full(section_files: SectionFiles) -> np.ndarray[Any, Any]:

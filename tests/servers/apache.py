@@ -40,9 +40,13 @@ def _unprivileged_user() -> tuple[str, str]:
     raise RuntimeError("no unprivileged user (www-data, nobody) to run Apache workers as")
 
 
-def _readable_mirror(root: Path, workdir: Path) -> Path:
+def _traversable(path: Path) -> bool:
+    """Whether any user may reach ``path`` (every folder above it has o+x)."""
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
+def _readable_mirror(root: Path, mirror: Path) -> Path:
     """A folder of hard links to the files under ``root`` that any user may read."""
-    mirror = workdir / "htdocs"
     for path in sorted(root.rglob("*")):
         target = mirror / path.relative_to(root)
         if path.is_dir():
@@ -55,7 +59,7 @@ def _readable_mirror(root: Path, workdir: Path) -> Path:
             shutil.copy2(path, target)
         os.chmod(target, 0o644)
     mirror.mkdir(exist_ok=True)
-    for folder in [workdir, *(p for p in mirror.rglob("*") if p.is_dir()), mirror]:
+    for folder in [mirror, *(p for p in mirror.rglob("*") if p.is_dir())]:
         os.chmod(folder, 0o755)
     return mirror
 
@@ -110,7 +114,16 @@ def start_apache(root: str | Path, *, workdir: Path | None = None) -> HTTPServer
     owned = workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="apache-")) if workdir is None else workdir
     workdir.mkdir(parents=True, exist_ok=True)
-    docroot = _readable_mirror(root, workdir) if os.geteuid() == 0 else root
+    cleanup = [workdir] if owned else []
+    docroot = root
+    if os.geteuid() == 0:
+        # Workers run unprivileged: they need a way in to the files and to the accept mutex.
+        os.chmod(workdir, 0o755)
+        base = workdir if _traversable(workdir) else Path(tempfile.mkdtemp(prefix="apache-docs-"))
+        if base != workdir:
+            os.chmod(base, 0o755)
+            cleanup.append(base)
+        docroot = _readable_mirror(root, base / "htdocs")
 
     def attempt() -> HTTPServer:
         (port,) = free_ports(1)
@@ -131,7 +144,7 @@ def start_apache(root: str | Path, *, workdir: Path | None = None) -> HTTPServer
             log=AccessLog(workdir / "access.log", parse_tab_line),
             error_log=error_log,
             process=process,
-            owns_workdir=owned,
+            cleanup=tuple(cleanup),
         )
 
     return retry_on_port_clash(attempt)

@@ -77,7 +77,7 @@ def start_caddy(root: str | Path, *, workdir: Path | None = None) -> HTTPServer:
             log=AccessLog(workdir / "access.log", parse_caddy_line),
             error_log=error_log,
             process=process,
-            owns_workdir=owned,
+            cleanup=(workdir,) if owned else (),
         )
 
     return retry_on_port_clash(attempt)

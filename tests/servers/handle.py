@@ -29,7 +29,8 @@ class HTTPServer:
     log: AccessLog
     error_log: Path
     process: ServerProcess
-    owns_workdir: bool = False
+    cleanup: tuple[Path, ...] = ()
+    """Folders made for this server alone, removed by :meth:`stop`."""
 
     def url(self, name: str | Path) -> str:
         """URL of ``name``: a path relative to ``root``, or an absolute path inside it."""
@@ -57,10 +58,10 @@ class HTTPServer:
         return self.process.pid
 
     def stop(self) -> None:
-        """Stop the server (by its PID); remove its private folder if it made one."""
+        """Stop the server (by its PID); remove the folders it made."""
         self.process.stop()
-        if self.owns_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        for folder in self.cleanup:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def __enter__(self) -> HTTPServer:
         return self

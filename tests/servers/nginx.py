@@ -120,7 +120,7 @@ def _start(
             log=AccessLog(workdir / "access.log", parse_tab_line),
             error_log=error_log,
             process=process,
-            owns_workdir=owned,
+            cleanup=(workdir,) if owned else (),
         )
 
     return retry_on_port_clash(attempt)

@@ -1,21 +1,25 @@
 """Start, watch and stop one server process.
 
 A server is started in its own session (its PID is also its process-group id), with its console
-output captured to a file. Start-up waits until the TCP port accepts connections, and fails fast
-with the server's own error log when the process exits first. Stopping signals that one PID (then
-its group, for workers it forked), never processes found by name. Everything started here is also
-stopped at interpreter exit, so a crashed test run leaves no server behind.
+output captured to a file. Start-up waits until the server itself listens on its port (checked in
+/proc, so another program that grabbed the port in the meantime is not mistaken for it), and fails
+fast with the server's own error log when the process exits first. Stopping signals that one PID
+(then its group, for workers it forked), never processes found by name. Everything started here is
+stopped at interpreter exit too, and gets SIGTERM if the Python process dies, so a crashed or
+killed test run leaves no server behind.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -81,6 +85,39 @@ def retry_on_port_clash(start: Callable[[], T], attempts: int = 4) -> T:
     raise AssertionError("unreachable")
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the process that started it dies."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _listening_inodes(port: int) -> set[str] | None:
+    """Inodes of the sockets listening on 127.0.0.1:``port`` (None if /proc is unreadable)."""
+    wanted = f"0100007F:{port:04X}"
+    try:
+        with open("/proc/net/tcp") as table:
+            rows = [line.split() for line in table.readlines()[1:]]
+    except OSError:
+        return None
+    return {row[9] for row in rows if row[1] == wanted and row[3] == "0A"}
+
+
+def _holds_socket(pid: int, inodes: set[str]) -> bool:
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in wanted:
+                return True
+    return False
+
+
 class ServerProcess:
     """One running server program."""
 
@@ -99,6 +136,8 @@ class ServerProcess:
         self.argv = list(argv)
         self.logs = list(logs)
         self.console = workdir / f"{name}.console.log"
+        # The parent-death signal is tied to the starting thread: set it only from the main one.
+        main = threading.current_thread() is threading.main_thread()
         with open(self.console, "wb") as out:
             self.popen = subprocess.Popen(
                 self.argv,
@@ -108,6 +147,7 @@ class ServerProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent if main else None,
             )
         _LIVE[self.popen.pid] = self
 
@@ -124,13 +164,13 @@ class ServerProcess:
                 parts.append(f"--- {path.name} ---\n{text[-limit:]}")
         return "\n".join(parts)
 
-    def wait_listening(self, port: int, *, timeout: float = 15.0, path_probe: bool = False) -> None:
-        """Wait until 127.0.0.1:``port`` accepts connections; raise if the process dies first."""
+    def wait_listening(self, port: int, *, timeout: float = 15.0) -> None:
+        """Wait until this server listens on 127.0.0.1:``port``; raise if it dies first."""
         deadline = time.monotonic() + timeout
         while True:
             if self.popen.poll() is not None:
                 raise ServerStartError(f"{self.name} exited during start-up\n{self.diagnostics()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            if self._listens(port):
                 return
             if time.monotonic() > deadline:
                 self.stop()
@@ -139,6 +179,14 @@ class ServerProcess:
                     + self.diagnostics()
                 )
             time.sleep(0.02)
+
+    def _listens(self, port: int) -> bool:
+        inodes = _listening_inodes(port)
+        if inodes is None:  # no /proc: fall back to "something answers"
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+                return True
+            return False
+        return bool(inodes) and _holds_socket(self.popen.pid, inodes)
 
     def stop(self, *, timeout: float = 10.0, sig: signal.Signals = signal.SIGTERM) -> None:
         """Signal the server, wait for it, then kill whatever is left of its process group."""

@@ -17,6 +17,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,6 @@ from .accesslog import AccessLogEntry
 from .handle import HTTPServer
 from .nginx import start_nginx_proxy
 from .process import (
-    ServerBinaryMissing,
     ServerProcess,
     ServerStartError,
     find_binary,
@@ -68,7 +68,7 @@ class S3Server:
     workdir: Path
     process: ServerProcess
     proxy: HTTPServer | None
-    owns_workdir: bool = False
+    cleanup: tuple[Path, ...] = ()
     public_bucket: str = "public"
     private_bucket: str = "private"
     requester_pays_bucket: str = "requester-pays"
@@ -142,8 +142,8 @@ class S3Server:
             self.proxy.stop()
         # SeaweedFS stops in about a second on SIGTERM; its data folder is thrown away anyway.
         self.process.stop(timeout=5.0)
-        if self.owns_workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        for folder in self.cleanup:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def __enter__(self) -> S3Server:
         return self
@@ -226,7 +226,7 @@ def start_seaweedfs(
     try:
         if logging_proxy:
             proxy = start_nginx_proxy(direct, delay=delay, workdir=workdir / "proxy")
-    except ServerBinaryMissing:
+    except BaseException:
         process.stop()
         raise
     server = S3Server(
@@ -239,22 +239,19 @@ def start_seaweedfs(
         workdir=workdir,
         process=process,
         proxy=proxy,
-        owns_workdir=owned,
+        cleanup=(workdir,) if owned else (),
     )
     try:
         create_buckets(server)
     except Exception as exc:
+        diagnostics = process.diagnostics()
         server.stop()
-        raise ServerStartError(
-            f"SeaweedFS did not accept requests: {exc}\n{process.diagnostics()}"
-        ) from exc
+        raise ServerStartError(f"SeaweedFS did not accept requests: {exc}\n{diagnostics}") from exc
     return server
 
 
 def create_buckets(server: S3Server, names: tuple[str, ...] | None = None) -> None:
     """Create the server's buckets (idempotent), retrying while SeaweedFS finishes starting."""
-    import time
-
     from botocore.exceptions import BotoCoreError, ClientError
 
     client = server.client(direct=True)

@@ -21,6 +21,7 @@ from store_faults import BODY, FaultServer
 
 from astro_cloud_async.errors import (
     AccessDeniedError,
+    ConfigurationError,
     ObjectChangedError,
     ObjectNotFoundError,
     ServerError,
@@ -248,6 +249,7 @@ async def test_listing_suffix_filter(signed_env: S3Server, sample_corpus: dict[s
     assert sorted(everything) == sorted(f"s3://private/{p.name}" for p in sample_corpus.values())
 
 
+@pytest.mark.slow
 async def test_expand_sources(s3_many_keys: ManyKeys, signed_env: S3Server) -> None:
     options = Options(endpoint_url=signed_env.endpoint_url, anon=True)
     async with Stores(options) as stores:
@@ -361,3 +363,33 @@ def test_s3_code_table(code: str | None, status: int, cls: type[Exception], retr
     error = s3_error(status, code, "s3://b/k", 2880)
     assert type(error) is cls and is_retryable(error) is retry
     assert (error.url, error.offset, error.code) == ("s3://b/k", 2880, code)
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_no_credentials_is_access_denied_without_a_request(
+    faults: FaultServer, no_credentials: None, transport: S3Transport
+) -> None:
+    options = Options(endpoint_url=faults.base_url)
+    async with S3Store(options, transport=transport) as store:
+        with pytest.raises(AccessDeniedError) as info:
+            await store.get_range("s3://bucket/k.fits", 0, BLOCK)
+    assert info.value.url == "s3://bucket/k.fits"
+    assert faults.requests == []
+
+
+async def test_unknown_profile_is_a_configuration_error(
+    faults: FaultServer, no_credentials: None
+) -> None:
+    options = Options(endpoint_url=faults.base_url, profile="no-such-profile")
+    async with S3Store(options) as store:
+        with pytest.raises(ConfigurationError):
+            await store.get_range("s3://bucket/k.fits", 0, BLOCK)
