@@ -87,7 +87,8 @@ def astropy_layout(path: str | Path) -> tuple[HDULayout, ...]:
     with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
         for i, hdu in enumerate(hdul):
             info = hdul.fileinfo(i)
-            assert info is not None
+            if info is None:
+                raise ValueError(f"astropy gives no file position for HDU {i} of {path}")
             layouts.append(HDULayout(info["hdrLoc"], info["datLoc"], _data_size(hdu.header)))
     return tuple(layouts)
 
@@ -166,12 +167,11 @@ def _iso(when: datetime) -> str:
 def _sip(
     prefix: str, order: int, rng: random.Random, scale: float, *, inverse: bool
 ) -> list[_Card]:
+    """SIP polynomial cards: forward (A, B: terms of order 2 and up) or inverse (AP, BP)."""
+    axis = 2 if prefix.startswith("B") else 1
+    direction = "sky to detector" if inverse else "detector to sky"
+    cards: list[_Card] = [(f"{prefix}_ORDER", order, f"polynomial order, axis {axis} {direction}")]
     low = 0 if inverse else 2
-    cards: list[_Card] = [(f"{prefix}_ORDER", order, "polynomial order, axis 1 detector to sky")]
-    if prefix in ("B", "BP"):
-        cards[0] = (f"{prefix}_ORDER", order, "polynomial order, axis 2 detector to sky")
-    if inverse:
-        cards[0] = (cards[0][0], order, cards[0][2].replace("detector to sky", "sky to detector"))
     for p in range(order + 1):
         for q in range(order + 1 - p):
             if p + q < low:

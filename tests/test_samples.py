@@ -78,17 +78,23 @@ def test_tess_name_matches_header(tmp_path: Path) -> None:
     assert end.startswith(str(year)) and day > 200
 
 
-def test_large_files_are_sparse(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def full_mosaic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A full 60-CCD mosaic exposure (1 GB apparent, sparse)."""
+    return samples.write_mosaic_like(tmp_path_factory.mktemp("mosaic") / "m.fits", seed=4)
+
+
+def test_large_files_are_sparse(tmp_path: Path, full_mosaic: Path) -> None:
     tess = samples.write_tess_ffi_like(tmp_path / "ffi.fits")
-    mosaic = samples.write_mosaic_like(tmp_path / "mosaic.fits", n_ccds=60)
+    mosaic = full_mosaic
     assert tess.stat().st_size > 35_000_000
     assert _disk_bytes(tess) < 200_000
     assert mosaic.stat().st_size == (2 + 60 * 4) * BLOCK + 60 * MOSAIC_DATA
     assert _disk_bytes(mosaic) < 2_000_000
 
 
-def test_mosaic_layout(tmp_path: Path) -> None:
-    path = samples.write_mosaic_like(tmp_path / "m.fits", seed=4, n_ccds=60)
+def test_mosaic_layout(full_mosaic: Path) -> None:
+    path = full_mosaic
     layout = astropy_layout(path)
     assert len(layout) == 61
     assert layout[0] == HDULayout(0, 2 * BLOCK, 0)
@@ -117,16 +123,19 @@ def test_table_like_has_real_rows(tmp_path: Path) -> None:
         assert table["NAME"][0].startswith("J150.")
 
 
-def test_generators_are_deterministic(tmp_path: Path) -> None:
+def test_generators_are_deterministic(tmp_path: Path, sample_corpus: dict[str, Path]) -> None:
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
         samples.write_tess_ffi_like(tmp_path / sub / "t.fits", seed=9, sector=30)
         samples.write_mosaic_like(tmp_path / sub / "m.fits", seed=9, n_ccds=2)
         samples.write_table_like(tmp_path / sub / "c.fits", seed=9)
-        samples.write_test_corpus(tmp_path / sub / "corpus")
-    for path in sorted((tmp_path / "a").rglob("*.fits*")):
-        twin = tmp_path / "b" / path.relative_to(tmp_path / "a")
-        assert _digest(path) == _digest(twin), path.name
+    for path in sorted((tmp_path / "a").iterdir()):
+        assert _digest(path) == _digest(tmp_path / "b" / path.name), path.name
+    again = samples.write_test_corpus(tmp_path / "corpus")
+    assert again.keys() == sample_corpus.keys()
+    for name, path in again.items():
+        assert path.name == sample_corpus[name].name
+        assert _digest(path) == _digest(sample_corpus[name]), name
     other = samples.write_tess_ffi_like(tmp_path / "other.fits", seed=10, sector=30)
     assert _digest(other) != _digest(tmp_path / "a" / "t.fits")
 

@@ -10,6 +10,7 @@ peer is checked against, and the list of header ranges the known-ranges ceiling 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -128,11 +129,17 @@ def _load_manifest(cache: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def _save_manifest(cache: Path, manifest: Mapping[str, Any]) -> None:
-    tmp = cache / (_MANIFEST + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(manifest, f)
-    os.replace(tmp, cache / _MANIFEST)
+def _save_manifest(cache: Path, manifest: dict[str, Any]) -> None:
+    """Merge ``manifest`` into the one on disk (another run may be writing files too)."""
+    with open(cache / (_MANIFEST + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = _load_manifest(cache)
+        merged.update(manifest)
+        manifest.update(merged)
+        tmp = cache / f"{_MANIFEST}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(merged, f)
+        os.replace(tmp, cache / _MANIFEST)
 
 
 def ensure_survey(

@@ -99,6 +99,8 @@ class ServedObject:
     honour_if_match: bool = True
     send_etag: bool = True
     weak_etag: bool = False
+    hide_size: bool = False
+    """Never state the size: 206 with ``bytes a-b/*``, 416 without Content-Range, 200 chunked."""
     grow_on_change: bool = False
     """A new version is one block longer (a change a size check alone can see)."""
     delay: float = 0.0
@@ -282,7 +284,8 @@ class FaultServer:
         if first is None or fault is Fault.IGNORE_RANGE:
             return await self._stream(request, obj, 200, headers, 0, size)
         if first >= size:
-            headers["Content-Range"] = f"bytes */{size}"
+            if not obj.hide_size:
+                headers["Content-Range"] = f"bytes */{size}"
             return web.Response(status=416, headers=headers)
         stop = size if last is None else min(last + 1, size)
         if fault is Fault.WRONG_RANGE:
@@ -291,7 +294,8 @@ class FaultServer:
             first, stop = first + shift, min(stop + shift, size)
             if stop <= first:
                 first, stop = 0, min(size, 2880)
-        headers["Content-Range"] = f"bytes {first}-{stop - 1}/{size}"
+        total = "*" if obj.hide_size else str(size)
+        headers["Content-Range"] = f"bytes {first}-{stop - 1}/{total}"
         return await self._stream(request, obj, 206, headers, first, stop, fault)
 
     async def _stream(
@@ -305,7 +309,10 @@ class FaultServer:
         fault: Fault | None = None,
     ) -> web.StreamResponse:
         resp = web.StreamResponse(status=status, headers=headers)
-        resp.content_length = stop - start
+        if obj.hide_size and status == 200:
+            resp.enable_chunked_encoding()
+        else:
+            resp.content_length = stop - start
         await resp.prepare(request)
         cut = (
             start + (stop - start) // 2

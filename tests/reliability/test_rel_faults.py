@@ -309,3 +309,38 @@ async def test_change_without_etag_same_size_is_seen_by_last_modified(
     out = await scan_all([url], **FAST, **SMALL_READS)
     failed = out.only_failure(url)
     assert isinstance(failed.error, ObjectChangedError)
+
+
+# --- a server that never states the object's size -----------------------------------------
+
+
+@pytest.mark.parametrize("ignore_range", [False, True])
+async def test_hidden_size_complete_object(
+    fault_server: FaultServer, good_samples: dict[str, Sample], ignore_range: bool
+) -> None:
+    sample = good_samples["images"]
+    always = Fault.IGNORE_RANGE if ignore_range else None
+    url = serve(fault_server, "o.fits", sample, hide_size=True, always=always)
+    out = await scan_all([url], **FAST, **SMALL_READS)
+    assert out.layout(url) == sample.layout_tuples
+    assert not any(r.truncated for r in out.records[url])
+
+
+@pytest.mark.parametrize("ignore_range", [False, True])
+async def test_hidden_size_truncated_object_is_reported_truncated(
+    fault_server: FaultServer, good_samples: dict[str, Sample], ignore_range: bool
+) -> None:
+    # 'bytes a-b/*' answers and a 416 without Content-Range are legal (RFC 9110 14.4, 15.5.17).
+    # The object ends 1000 bytes into the data of its last HDU.
+    sample = good_samples["images"]
+    last = sample.layout[-1]
+    cut = sample.head[: last.data_offset + 1000]
+    always = Fault.IGNORE_RANGE if ignore_range else None
+    url = fault_server.add("cut.fits", cut, hide_size=True, always=always)
+    out = await scan_all([url], **FAST, **SMALL_READS)
+    records = out.records[url]
+    assert [(r.header_offset, r.data_offset, r.data_size) for r in records] == (
+        sample.layout_tuples
+    )
+    assert records[-1].truncated, "the last HDU's data are cut short"
+    assert records[-1].object_size in (None, len(cut))

@@ -288,3 +288,16 @@ def test_forged_sizes_allocate_nothing() -> None:
             tracemalloc.stop()
         assert peak < 20 * len(data) + (1 << 20), f"{extra[:2]}: peak {peak} bytes"
         assert all(h.truncated for h in hdus)
+
+
+async def test_one_forged_object_does_not_stop_a_scan(tmp_path: Path) -> None:
+    # 999 axes of 2**40: the data size has 12,000 digits, more than int-to-str allows.
+    axes = [(f"NAXIS{i}", 2**40) for i in range(1, 1000)]
+    forged = fits.Header([("SIMPLE", True), ("BITPIX", 8), ("NAXIS", 999), *axes])
+    (tmp_path / "a_forged.fits").write_bytes(forged.tostring().encode())
+    (tmp_path / "b_good.fits").write_bytes(IMAGE)
+    out = await scan_all([str(tmp_path)], **FAST)
+    assert len(out.records[str(tmp_path / "b_good.fits")]) == 3
+    failed = out.only_failure(str(tmp_path / "a_forged.fits"))
+    assert isinstance(failed.error, InvalidHeaderError)
+    assert failed.error.offset == 0

@@ -42,7 +42,13 @@ def _user_line() -> str:
 
 
 def _config(
-    workdir: Path, port: int, *, location: str, delay: float | None, http_extra: str
+    workdir: Path,
+    port: int,
+    *,
+    location: str,
+    delay: float | None,
+    http_extra: str,
+    workers: int,
 ) -> str:
     modules = ""
     if delay is not None:
@@ -60,7 +66,7 @@ def _config(
 {_user_line()}
 daemon off;
 master_process on;
-worker_processes 1;
+worker_processes {workers};
 pid {workdir / "nginx.pid"};
 error_log {workdir / "error.log"} warn;
 events {{ worker_connections 4096; }}
@@ -74,6 +80,7 @@ http {{
     keepalive_timeout 60s;
     keepalive_requests 100000;
     server_tokens off;
+    open_file_cache max=10000 inactive=60s;
     {http_extra}
     server {{
         listen 127.0.0.1:{port} reuseport backlog=4096;
@@ -95,6 +102,7 @@ def _start(
     delay: float | None,
     workdir: Path | None,
     http_extra: str = "",
+    workers: int = 1,
 ) -> HTTPServer:
     binary = nginx_binary()
     owned = workdir is None
@@ -105,7 +113,14 @@ def _start(
         (port,) = free_ports(1)
         conf = workdir / "nginx.conf"
         conf.write_text(
-            _config(workdir, port, location=location, delay=delay, http_extra=http_extra)
+            _config(
+                workdir,
+                port,
+                location=location,
+                delay=delay,
+                http_extra=http_extra,
+                workers=workers,
+            )
         )
         error_log = workdir / "error.log"
         argv = [binary, "-p", str(workdir), "-c", str(conf), "-e", str(error_log)]
@@ -132,13 +147,18 @@ def start_nginx(
     max_ranges: int | None = None,
     delay: float | None = None,
     workdir: Path | None = None,
+    workers: int = 1,
 ) -> HTTPServer:
-    """Serve ``root`` with nginx; ``max_ranges=0`` disables Range, ``delay`` (s) slows answers."""
+    """Serve ``root`` with nginx on 127.0.0.1.
+
+    ``max_ranges=0`` disables Range (200 with the whole body), ``delay`` (seconds) holds every
+    answer back that long, ``workers`` sets nginx's worker processes.
+    """
     root = Path(root).resolve()
     location = f"root {root};"
     if max_ranges is not None:
         location += f" max_ranges {max_ranges};"
-    return _start("nginx", root, location, delay=delay, workdir=workdir)
+    return _start("nginx", root, location, delay=delay, workdir=workdir, workers=workers)
 
 
 def start_nginx_proxy(

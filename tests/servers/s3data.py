@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from astropy.io import fits
-
 from .process import ServerStartError
 from .seaweedfs import S3Server, weed_binary
 
@@ -102,6 +100,8 @@ def tiny_fits(index: int) -> bytes:
     """A one-block FITS object (empty primary) whose OBJECT card names ``index``."""
     global _TINY_TEMPLATE
     if _TINY_TEMPLATE is None:
+        from astropy.io import fits
+
         header = fits.PrimaryHDU().header
         header["OBJECT"] = ("tiny-000000", "index of this object in its listing")
         header["ORIGIN"] = ("astro_cloud_async tests", "")
