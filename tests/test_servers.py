@@ -234,7 +234,10 @@ def test_s3_requester_pays(s3_server: S3Server, sample_corpus: dict[str, Path]) 
         # SeaweedFS accepts the header and bills nobody: no x-amz-request-charged in the answer.
         assert "RequestCharged" not in reply
         assert len(s3_server.access_log_entries(mark, at_least=1)) == 1
-        # Without the header the signed request is served too (AWS would answer 403).
+        # SeaweedFS does not implement requester pays: the bucket stays "BucketOwner", and a
+        # signed request without the header is served too (AWS would answer 403).
+        payment = client.get_bucket_request_payment(Bucket=s3_server.requester_pays_bucket)
+        assert payment["Payer"] == "BucketOwner"
         plain = client.get_object(
             Bucket=s3_server.requester_pays_bucket, Key=key, Range="bytes=0-9"
         )

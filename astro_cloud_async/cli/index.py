@@ -319,7 +319,9 @@ async def index(job: IndexJob, *, stream: TextIO | None = None) -> IndexResult:
         run.progress.close()
         run.flush()
         writer.close()
-    outstanding = log.compact(_Either(writer.completed, run.resolved))
+    # A source that expanded without error but then failed keeps its entry in the report.
+    failed_now = {url_key(entry.url) for entry in run.new_failures}
+    outstanding = log.compact(_Either(writer.completed, run.resolved - failed_now))
     return IndexResult(
         counts=run.counts,
         elapsed=time.monotonic() - started,
@@ -418,6 +420,18 @@ def add_parser(subparsers: Any) -> None:
         help="write a batch at least every S seconds (default 30)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress display")
+    p.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="run the job on the Dask cluster at ADDRESS (e.g. tcp://host:8786); Parquet only",
+    )
+    p.add_argument(
+        "--objects-per-task",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="with --dask-scheduler: objects scanned by one task (default 1000)",
+    )
     add_option_flags(p)
     p.set_defaults(run=run)
 
@@ -461,6 +475,16 @@ def run(args: argparse.Namespace) -> int:
         print(
             "note: --retry-failed re-runs the failure report; SOURCES are not read", file=sys.stderr
         )
+    if args.dask_scheduler:
+        from ..dask import index_on_dask
+
+        if args.objects_per_task < 1:
+            raise ConfigurationError("--objects-per-task must be at least 1")
+        result = index_on_dask(
+            job, args.dask_scheduler, objects_per_partition=args.objects_per_task
+        )
+        result.report(sys.stderr)
+        return result.exit_status
     try:
         result = asyncio.run(_main(job))
     except KeyboardInterrupt:

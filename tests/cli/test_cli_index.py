@@ -318,3 +318,17 @@ def test_progress_display_on_a_terminal(
     assert "/30 [" in text and "obj/s" in text
     assert re.search(r"\d+ HDUs, [\d.]+ \w?B in \d+ req, 0 retries, 0 failed", text)
     assert "indexed 30 objects" in text
+
+
+def test_failures_of_named_objects_stay_in_the_report(cli: Run, tmp_path: Path) -> None:
+    """Sources given as object URLs (not a folder) that fail are kept in the report."""
+    folder = tmp_path / "named"
+    good = write_small_files(folder, 2)
+    bad = [folder / "bad1.fits", folder / "bad2.fits"]
+    for path in bad:
+        path.write_text("<html>not a FITS object</html>")
+    out = tmp_path / "named.jsonl"
+    done = cli("index", *good, *bad, "-o", out)
+    assert done.returncode == 1, done.stderr
+    report = [json.loads(x) for x in failures_path(out).read_text().splitlines()]
+    assert sorted(r["url"] for r in report) == sorted(str(p) for p in bad)

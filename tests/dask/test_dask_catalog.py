@@ -214,3 +214,31 @@ def test_headers_come_from_the_workers_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv(HEADERS_ENV, "[1, 2]")
     with pytest.raises(ConfigurationError):
         worker_options(Options())
+
+
+def test_cli_runs_the_index_job_on_a_cluster(
+    dask_client: Any, survey_folder: Path, tmp_path: Path
+) -> None:
+    """``astro-cloud-async index --dask-scheduler ADDRESS`` equals the single-process run."""
+    from astro_cloud_async.cli import main
+
+    reference = tmp_path / "local.parquet"
+    single_process(reference, [str(survey_folder)], "NAXIS1,DATE-OBS")
+    out = tmp_path / "cluster.parquet"
+    status = main(
+        [
+            "index",
+            str(survey_folder),
+            "-o",
+            str(out),
+            "--keywords",
+            "NAXIS1,DATE-OBS",
+            "--no-progress",
+            "--dask-scheduler",
+            dask_client.scheduler.address,
+            "--objects-per-task",
+            "3",
+        ]
+    )
+    assert status == 0
+    assert sorted_rows(read_catalog(out)) == sorted_rows(read_catalog(reference))

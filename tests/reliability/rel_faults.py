@@ -114,6 +114,8 @@ class ServedObject:
     bytes_written: int = 0
     ranges: list[tuple[int | None, int | None]] = field(default_factory=list)
     if_match: list[str | None] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+    authorization: list[str | None] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     _content: bytes = b""
 
@@ -248,6 +250,8 @@ class FaultServer:
         first, last = _parse_range(request.headers.get("Range"))
         obj.ranges.append((first, last))
         obj.if_match.append(request.headers.get("If-Match"))
+        obj.queries.append(request.query_string)
+        obj.authorization.append(request.headers.get("Authorization"))
         resp = await self._respond(request, obj, fault, first, last)
         obj.statuses.append(resp.status)
         return resp

@@ -80,7 +80,6 @@ http {{
     keepalive_timeout 60s;
     keepalive_requests 100000;
     server_tokens off;
-    open_file_cache max=10000 inactive=60s;
     {http_extra}
     server {{
         listen 127.0.0.1:{port} reuseport backlog=4096;

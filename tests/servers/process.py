@@ -169,6 +169,8 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while True:
             if self.popen.poll() is not None:
+                _LIVE.pop(self.popen.pid, None)
+                self._kill_group()
                 raise ServerStartError(f"{self.name} exited during start-up\n{self.diagnostics()}")
             if self._listens(port):
                 return
@@ -190,7 +192,10 @@ class ServerProcess:
 
     def stop(self, *, timeout: float = 10.0, sig: signal.Signals = signal.SIGTERM) -> None:
         """Signal the server, wait for it, then kill whatever is left of its process group."""
-        _LIVE.pop(self.popen.pid, None)
+        if _LIVE.pop(self.popen.pid, None) is None:
+            return  # stopped already
+        if self.popen.returncode is not None:
+            return  # reaped long ago: its group id may belong to someone else by now
         if self.popen.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 self.popen.send_signal(sig)
@@ -200,7 +205,11 @@ class ServerProcess:
                 with contextlib.suppress(ProcessLookupError):
                     self.popen.kill()
                 self.popen.wait(timeout)
-        # Workers forked by the server share its process group (its own PID).
+        self._kill_group()
+
+    def _kill_group(self) -> None:
+        # Called right after the leader is reaped: its PID stays reserved as the group id while
+        # any worker it forked lives, so this reaches those workers and nothing else.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, signal.SIGKILL)
 
