@@ -149,7 +149,11 @@ def load_headers(
         service = CloudService.S3
         if auth.request_payer and payment_solution is None:
             payment_solution = PaymentSolution.AWSRequestPayer
-        for name, value in (("profile", auth.profile), ("region", auth.region)):
+        for name, value in (
+            ("profile", auth.profile),
+            ("region", auth.region),
+            ("endpoint_url", auth.endpoint_url),
+        ):
             if value is not None:
                 options.setdefault(name, value)
         auth = None
@@ -167,6 +171,11 @@ def load_headers(
             headers["Authorization"] = _http_auth_header(auth)
             options["headers"] = headers
         return _to_fits_headers(url, options)
+    if auth is not None:
+        raise ConfigurationError(
+            "S3 objects are signed with the AWS credential chain: auth= is for HTTP servers",
+            url=url,
+        )
     if payment_solution is PaymentSolution.AWSRequestPayer:
         options["requester_pays"] = True
     s3_url, s3_opts = s3_options(url, options)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -408,13 +409,15 @@ def test_server_dies_with_its_parent(sample_corpus: dict[str, Path]) -> None:
         "import sys, time\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from servers import start_nginx\n"
-        f"print(start_nginx({str(root)!r}).pid, flush=True)\n"
+        f"server = start_nginx({str(root)!r})\n"
+        "print(server.pid, server.workdir, flush=True)\n"
         "time.sleep(60)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None
-        pid = int(parent.stdout.readline())
+        pid_text, workdir = parent.stdout.readline().split()
+        pid = int(pid_text)
         assert not _gone(pid)
     finally:
         parent.kill()
@@ -424,9 +427,11 @@ def test_server_dies_with_its_parent(sample_corpus: dict[str, Path]) -> None:
     deadline = time.monotonic() + 10
     while not _gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if not _gone(pid):  # do not leave it behind even when the test fails
+    outlived = not _gone(pid)
+    if outlived:  # do not leave it behind even when the test fails
         os.kill(pid, signal.SIGKILL)
-        pytest.fail("nginx outlived the process that started it")
+    shutil.rmtree(workdir, ignore_errors=True)
+    assert not outlived, "nginx outlived the process that started it"
 
 
 def test_missing_program_skips_or_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:

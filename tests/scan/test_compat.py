@@ -116,6 +116,8 @@ def test_unsupported_services() -> None:
         aca.load_headers(
             "https://www.example.org/x.fits", payment_solution=aca.PaymentSolution.AWSRequestPayer
         )
+    with pytest.raises(ConfigurationError, match="credential chain"):
+        aca.load_headers("s3://bucket/x.fits", aca.CloudService.S3, auth=("user", "password"))
 
 
 def test_s3_urls_of_every_form(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import tempfile
 from pathlib import Path
 
 from .accesslog import AccessLog, parse_tab_line
 from .handle import HTTPServer
-from .process import ServerProcess, find_binary, free_ports, retry_on_port_clash
+from .process import ServerProcess, find_binary, free_ports, make_workdir, retry_on_port_clash
 
 __all__ = ["apache_binary", "start_apache"]
 
@@ -112,14 +111,14 @@ def start_apache(root: str | Path, *, workdir: Path | None = None) -> HTTPServer
     binary = apache_binary()
     root = Path(root).resolve()
     owned = workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix="apache-")) if workdir is None else workdir
+    workdir = make_workdir("apache") if workdir is None else workdir
     workdir.mkdir(parents=True, exist_ok=True)
     cleanup = [workdir] if owned else []
     docroot = root
     if os.geteuid() == 0:
         # Workers run unprivileged: they need a way in to the files and to the accept mutex.
         os.chmod(workdir, 0o755)
-        base = workdir if _traversable(workdir) else Path(tempfile.mkdtemp(prefix="apache-docs-"))
+        base = workdir if _traversable(workdir) else make_workdir("apache-docs")
         if base != workdir:
             os.chmod(base, 0o755)
             cleanup.append(base)
@@ -147,4 +146,9 @@ def start_apache(root: str | Path, *, workdir: Path | None = None) -> HTTPServer
             cleanup=tuple(cleanup),
         )
 
-    return retry_on_port_clash(attempt)
+    try:
+        return retry_on_port_clash(attempt)
+    except BaseException:
+        for folder in cleanup:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise

@@ -7,12 +7,11 @@ Its access log is Caddy's own JSON, request headers (Range) included.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from .accesslog import AccessLog, parse_caddy_line
 from .handle import HTTPServer
-from .process import ServerProcess, find_binary, free_ports, retry_on_port_clash
+from .process import ServerProcess, find_binary, free_ports, make_workdir, retry_on_port_clash
 
 __all__ = ["caddy_binary", "start_caddy"]
 
@@ -51,7 +50,7 @@ def start_caddy(root: str | Path, *, workdir: Path | None = None) -> HTTPServer:
     binary = caddy_binary()
     root = Path(root).resolve()
     owned = workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix="caddy-")) if workdir is None else workdir
+    workdir = make_workdir("caddy") if workdir is None else workdir
     workdir.mkdir(parents=True, exist_ok=True)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin"),
@@ -80,4 +79,4 @@ def start_caddy(root: str | Path, *, workdir: Path | None = None) -> HTTPServer:
             cleanup=(workdir,) if owned else (),
         )
 
-    return retry_on_port_clash(attempt)
+    return retry_on_port_clash(attempt, cleanup=workdir if owned else None)

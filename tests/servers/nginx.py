@@ -12,12 +12,18 @@ from __future__ import annotations
 import getpass
 import grp
 import os
-import tempfile
 from pathlib import Path
 
 from .accesslog import AccessLog, parse_tab_line
 from .handle import HTTPServer
-from .process import ServerProcess, ServerStartError, find_binary, free_ports, retry_on_port_clash
+from .process import (
+    ServerProcess,
+    ServerStartError,
+    find_binary,
+    free_ports,
+    make_workdir,
+    retry_on_port_clash,
+)
 
 __all__ = ["LUA_MODULES", "nginx_binary", "start_nginx", "start_nginx_proxy"]
 
@@ -105,7 +111,7 @@ def _start(
 ) -> HTTPServer:
     binary = nginx_binary()
     owned = workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix=f"{kind}-")) if workdir is None else workdir
+    workdir = make_workdir(kind) if workdir is None else workdir
     workdir.mkdir(parents=True, exist_ok=True)
 
     def attempt() -> HTTPServer:
@@ -137,7 +143,7 @@ def _start(
             cleanup=(workdir,) if owned else (),
         )
 
-    return retry_on_port_clash(attempt)
+    return retry_on_port_clash(attempt, cleanup=workdir if owned else None)
 
 
 def start_nginx(

@@ -19,6 +19,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,12 +32,42 @@ __all__ = [
     "ServerStartError",
     "find_binary",
     "free_ports",
+    "make_workdir",
     "retry_on_port_clash",
 ]
 
 T = TypeVar("T")
 
 _LIVE: dict[int, ServerProcess] = {}
+
+
+# Every server's private folder lives here, marked with the PID of the Python process that made
+# it; folders whose maker is gone (a run killed before its teardown) are swept on the next start.
+WORK_ROOT = Path(tempfile.gettempdir()) / "astro-cloud-async-servers"
+
+
+def make_workdir(kind: str) -> Path:
+    """A new private folder for one server, readable by other users (Apache's workers)."""
+    WORK_ROOT.mkdir(exist_ok=True)
+    os.chmod(WORK_ROOT, 0o755)
+    _sweep_orphans()
+    workdir = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=WORK_ROOT))
+    (workdir / "owner.pid").write_text(str(os.getpid()))
+    return workdir
+
+
+def _sweep_orphans() -> None:
+    for folder in WORK_ROOT.iterdir():
+        try:
+            owner = int((folder / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass
 
 
 class ServerStartError(RuntimeError):
@@ -72,8 +103,14 @@ def free_ports(n: int = 1) -> list[int]:
             s.close()
 
 
-def retry_on_port_clash(start: Callable[[], T], attempts: int = 4) -> T:
-    """Call ``start`` again (it picks new ports) when a port was taken in the meantime."""
+def retry_on_port_clash(
+    start: Callable[[], T], attempts: int = 4, *, cleanup: Path | None = None
+) -> T:
+    """Call ``start`` again (it picks new ports) when a port was taken in the meantime.
+
+    On final failure ``cleanup`` (the server's own folder, if it made one) is removed; the
+    error message already holds the server's logs.
+    """
     for attempt in range(attempts):
         try:
             return start()
@@ -81,6 +118,8 @@ def retry_on_port_clash(start: Callable[[], T], attempts: int = 4) -> T:
             text = str(exc).lower()
             clash = "address already in use" in text or ("bind" in text and "in use" in text)
             if not clash or attempt == attempts - 1:
+                if cleanup is not None:
+                    shutil.rmtree(cleanup, ignore_errors=True)
                 raise
     raise AssertionError("unreachable")
 

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import socket
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from .process import (
     ServerStartError,
     find_binary,
     free_ports,
+    make_workdir,
     retry_on_port_clash,
 )
 
@@ -192,7 +192,7 @@ def start_seaweedfs(
     """
     binary = weed_binary()
     owned = workdir is None
-    workdir = Path(tempfile.mkdtemp(prefix="seaweedfs-")) if workdir is None else workdir
+    workdir = make_workdir("seaweedfs") if workdir is None else workdir
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "identities.json"
     config.write_text(json.dumps(identities(), indent=2))
@@ -220,7 +220,7 @@ def start_seaweedfs(
         process.wait_listening(ports[6], timeout=60.0)
         return process, ports
 
-    process, ports = retry_on_port_clash(attempt)
+    process, ports = retry_on_port_clash(attempt, cleanup=workdir if owned else None)
     direct = f"http://127.0.0.1:{ports[6]}"
     proxy = None
     try:
