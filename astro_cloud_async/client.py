@@ -158,6 +158,11 @@ class Client:
     # --- state -----------------------------------------------------------------------------
 
     @property
+    def stores(self) -> Stores:
+        """The open stores this client reads through (RuntimeError outside ``async with``)."""
+        return self._open_stores()
+
+    @property
     def stats(self) -> PoolStats:
         """Live request statistics of everything this client has fetched."""
         return self._pool.stats

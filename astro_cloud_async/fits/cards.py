@@ -195,10 +195,11 @@ def keyword_of(prefix: bytes, text: str, start: int, end: int) -> str:
     # Everything else, as astropy's Card._parse_keyword does it.
     head = prefix.decode("latin-1")
     upper = head[:KEYWORD_LENGTH].strip().upper()
-    if upper == "HIERARCH" and head[8:9] == " ":
+    hierarch = upper == "HIERARCH" and head[8:9] == " "
+    if hierarch:
         image = text[start:end]
         if "=" in image:
-            return image.split("=", 1)[0][9:].strip()  # depends on the whole card: not stored
+            return image.split("=", 1)[0][9:].strip()
     if head[8:10] == "= " or upper in _SPECIAL_KEYWORDS:
         keyword = upper
     else:
@@ -207,7 +208,8 @@ def keyword_of(prefix: bytes, text: str, start: int, end: int) -> str:
             keyword = head[:KEYWORD_LENGTH].strip()  # commentary text: astropy keeps the case
         else:
             keyword = upper[:eq] if eq < KEYWORD_LENGTH else upper
-    _KEYWORDS[prefix] = keyword
+    if not hierarch:  # a HIERARCH card's keyword depends on the whole card: never stored
+        _KEYWORDS[prefix] = keyword
     return keyword
 
 

@@ -326,3 +326,11 @@ def test_end_rule_is_astropy_open_rule(damaged: str, exact_later: bool, non_asci
         assert header["MIDDLE"] == 1 and header["LATER"] == 2
     else:
         assert "MIDDLE" not in header
+
+
+def test_hierarch_prefix_is_never_cached() -> None:
+    # Same first ten bytes, different keywords: HIERARCH keywords come from the whole card.
+    first = parse_header(cards("HIERARCH E 0 without a value indicator").encode())
+    second = parse_header(cards("HIERARCH E 0 = 5").encode())
+    assert first.cards[0].keyword == "HIERARCH"
+    assert (second.cards[0].keyword, second["E 0"]) == ("E 0", 5)

@@ -24,7 +24,6 @@ from astro_cloud_async.fits import (
     Walker,
     padded,
     parse_card,
-    parse_header,
     walk_bytes,
 )
 
@@ -71,7 +70,7 @@ def _mixed_cards(n: int) -> list[bytes]:
 def _continue_cards(n: int) -> list[bytes]:
     """One long string of ``n`` CONTINUE pieces."""
     first = b"LONGSTRN= 'start&'".ljust(80)
-    rest = [b"CONTINUE  'piece%07d&'".ljust(80) % i for i in range(n - 2)]
+    rest = [(b"CONTINUE  'piece%07d&'" % i).ljust(80) for i in range(n - 2)]
     return [first, *rest, b"CONTINUE  'end'".ljust(80)]
 
 

@@ -119,6 +119,7 @@ async def test_expand_lists_a_folder(sample_corpus: dict[str, Path]) -> None:
     folder = next(iter(sample_corpus.values())).parent
     async with aca.Client(suffixes=(".fits",)) as client:
         listed = [u async for u in client.expand(str(folder))]
+        assert client.stores.options is client.options
     assert str(sample_corpus["compressed"]) not in listed
     assert str(sample_corpus["table"]) in listed
     assert listed == sorted(listed)
