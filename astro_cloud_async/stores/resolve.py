@@ -161,6 +161,10 @@ class Stores:
         under it) and a local directory expand to their objects, filtered by
         ``options.suffixes``. A source naming nothing passes through so that reading it
         reports the missing object.
+
+        An S3 key whose last part has a dot (``.../frame.fits``) is taken as an object with no
+        request at all: a list of ten million keys must not cost ten million LISTs. Only a key
+        without one (``s3://bucket/sector1``) is looked up to tell an object from a prefix.
         """
         store = self.for_url(source)
         suffixes = self.options.suffixes
@@ -169,6 +173,9 @@ class Stores:
             if loc.key == "" or loc.key.endswith("/"):
                 async for info in store.list(source, suffixes=suffixes):
                     yield info.url
+                return
+            if "." in loc.key.rsplit("/", 1)[-1]:
+                yield source
                 return
             first = await store.first_key(source)
             if first == loc.key:

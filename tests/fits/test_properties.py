@@ -129,8 +129,8 @@ def test_mapping_matches_astropy(specs: list[tuple[str, object, str]]) -> None:
                 continue
             ours = header[key]
             ref = theirs[key]
-            image = header.cards[[c.keyword.upper() for c in header.cards].index(key.upper())]
-            if not (isinstance(ours, str) and ASTROPY_CLOSES_EARLY.search(image.image)):
+            first = next(c for c in header.cards if c.keyword.upper() == key.upper())
+            if not (isinstance(ours, str) and ASTROPY_CLOSES_EARLY.search(first.image)):
                 assert same_value(ours, ref), (key, ours, ref)
     assert len(header) == len(dict(header))
 

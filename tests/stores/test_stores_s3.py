@@ -255,8 +255,11 @@ async def test_expand_sources(s3_many_keys: ManyKeys, signed_env: S3Server) -> N
     async with Stores(options) as stores:
         by_prefix = [u async for u in stores.expand("s3://listing/many/")]
         by_key = [u async for u in stores.expand("s3://listing/many")]  # no object: a prefix
+        mark = signed_env.log_mark()
         one = [u async for u in stores.expand("s3://listing/many/tiny-000007.fits")]
         missing = [u async for u in stores.expand("s3://listing/nothing-here.fits")]
+        # Keys that name a file are taken as objects without a request.
+        assert signed_env.access_log_entries(mark, timeout=0.5) == []
     expected = [f"s3://listing/{k}" for k in s3_many_keys.keys]
     assert by_prefix == expected and by_key == expected
     assert one == ["s3://listing/many/tiny-000007.fits"]
