@@ -28,6 +28,7 @@ from .scanner.engine import ScanCounts, run_scan
 from .scanner.sources import Sources, source_str
 from .scanner.walk import walk_object
 from .stats import PoolStats
+from .stores.base import RangeResult
 from .stores.resolve import Stores
 
 if TYPE_CHECKING:
@@ -154,6 +155,17 @@ class Client:
         if isinstance(outcome, ObjectFailed):
             raise outcome.error
         return list(outcome)
+
+    async def fetch_range(
+        self, url: str, start: int, end: int, *, if_match: str | None = None
+    ) -> RangeResult:
+        """Bytes ``[start, end)`` of the object at ``url``, through the shared pool (bounded,
+        retried, counted in :attr:`stats`); ``if_match`` pins the object's version."""
+        try:
+            store = self._open_stores().for_url(url)
+        except AstroCloudError as err:
+            raise err.with_url(url) from None
+        return await self._pool.fetch(store, url, start, end, if_match=if_match)
 
     # --- state -----------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -152,13 +152,7 @@ async def _fetcher(
             raise ConfigurationError(
                 f"options {sorted(options)} go to the Client when a client is given"
             )
-        if hasattr(client, "fetch_range"):
-            yield cast("RangeFetcher", client)
-            return
-        # A client without range reads of its own: the same options, in stores and a pool
-        # opened for this call (slower: new connections, and S3 set-up, every call).
-        async with SectionFetcher(client.options) as own:
-            yield own
+        yield client
         return
     async with SectionFetcher(Options.from_kwargs(**options)) as own:
         yield own
