@@ -94,8 +94,11 @@ async def test_small_cutout_of_big_image_fetches_only_its_rows(
 
         # Default gap: 64 rows 8 KiB apart are one request of about half a MiB.
         mark = section_server.log_mark()
+        requests_before = client.stats.requests
         cutout = await read_section(record, key, client=client)
         plan = plan_for(record, key)
+        # The reads go through the client's own pool: counted in its statistics.
+        assert client.stats.requests - requests_before == len(plan.ranges)
         entries = section_server.access_log_entries(mark, at_least=len(plan.ranges))
         sent = sum(e.bytes_sent for e in entries)
         assert len(entries) == len(plan.ranges) == 1
