@@ -37,6 +37,8 @@ class Options:
     """Size of the first read of an object (a TESS FFI's primary and first image header)."""
     next_read: int = 8 * BLOCK
     """Size of a read after jumping over data to the next header."""
+    predict_layout: bool = True
+    """Once objects of a folder share a layout, fetch the next one's headers all at once."""
 
     # Retries and time-outs
     retries: int = 5

@@ -71,6 +71,7 @@ FLAGS: tuple[Flag, ...] = (
     Flag("max_objects_in_flight", int, "objects walked at once (default: --concurrency)", "N"),
     Flag("first_read", parse_size, "size of an object's first read (default 10 blocks)", "SIZE"),
     Flag("next_read", parse_size, "size of a read after skipping data (default 8 blocks)", "SIZE"),
+    Flag("predict_layout", None, "do not prefetch headers where a folder's layout is known"),
     Flag("retries", int, "retries of a failed request (default 5)", "N"),
     Flag("backoff", float, "base of the exponential back-off, seconds (default 0.1)", "S"),
     Flag("max_backoff", float, "longest back-off, seconds (default 10)", "S"),
@@ -100,7 +101,13 @@ FLAGS: tuple[Flag, ...] = (
 )
 """Every ``Options`` field settable from the command line (``auth``: use ``--header``)."""
 
-_FLAG_NAMES = {"headers": "--header", "suffixes": "--suffix"}
+_FLAG_NAMES = {
+    "headers": "--header",
+    "suffixes": "--suffix",
+    "predict_layout": "--no-predict-layout",
+}
+_ON_BY_DEFAULT = frozenset({"predict_layout"})
+"""Switches whose flag turns the option off."""
 
 
 def add_option_flags(parser: argparse.ArgumentParser) -> None:
@@ -112,7 +119,7 @@ def add_option_flags(parser: argparse.ArgumentParser) -> None:
             group.add_argument(
                 name,
                 dest=flag.field,
-                action="store_true",
+                action="store_false" if flag.field in _ON_BY_DEFAULT else "store_true",
                 default=argparse.SUPPRESS,
                 help=flag.help,
             )

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from ..errors import AstroCloudError
 from ..options import Options
 from ..records import ObjectFailed, ScanResult
+from .prediction import FolderPredictors
 from .sources import Resolver, Sources, object_urls
 from .walk import Fetcher, ObjectOutcome, walk_object
 
@@ -63,12 +64,19 @@ def object_limit(options: Options) -> int:
     return max(limit, 1)
 
 
-async def _walk_one(resolver: Resolver, pool: Fetcher, url: str, options: Options) -> ObjectOutcome:
+async def _walk_one(
+    resolver: Resolver,
+    pool: Fetcher,
+    url: str,
+    options: Options,
+    predictors: FolderPredictors | None,
+) -> ObjectOutcome:
     try:
         store = resolver.for_url(url)
     except AstroCloudError as err:
         return ObjectFailed(url, err.with_url(url))
-    return await walk_object(pool, store, url, options)
+    predictor = predictors.for_url(url) if predictors is not None else None
+    return await walk_object(pool, store, url, options, predictor)
 
 
 async def run_scan(
@@ -88,6 +96,7 @@ async def run_scan(
     object URLs without listing anything.
     """
     counts = counts if counts is not None else ScanCounts()
+    predictors = FolderPredictors() if options.predict_layout else None
     slots = asyncio.Semaphore(object_limit(options))
     queue: asyncio.Queue[ObjectOutcome | _Crash | _Done] = asyncio.Queue()
     walks: set[asyncio.Task[ObjectOutcome]] = set()
@@ -130,7 +139,7 @@ async def run_scan(
                 if isinstance(item, ObjectFailed):
                     put(item)
                     continue
-                task = asyncio.create_task(_walk_one(resolver, pool, item, options))
+                task = asyncio.create_task(_walk_one(resolver, pool, item, options, predictors))
                 counts.in_flight += 1
                 walks.add(task)
                 task.add_done_callback(walked)

@@ -16,9 +16,11 @@ Only :class:`AstroCloudError` is turned into a failure; anything else is a bug a
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
 from ..errors import AstroCloudError, ObjectChangedError
+from ..fits.predict import LayoutPredictor
 from ..fits.walker import HDU, NeedData, Walker
 from ..options import Options
 from ..records import HDURecord, ObjectFailed
@@ -56,14 +58,25 @@ def make_walker(url: str, options: Options) -> Walker:
 
 
 async def walk_object(
-    pool: Fetcher, store: RangeReader, url: str, options: Options
+    pool: Fetcher,
+    store: RangeReader,
+    url: str,
+    options: Options,
+    predictor: LayoutPredictor | None = None,
 ) -> ObjectOutcome:
-    """Walk the object at ``url``; return all its records, or one :class:`ObjectFailed`."""
+    """Walk the object at ``url``; return all its records, or one :class:`ObjectFailed`.
+
+    With a ``predictor`` that has a layout to offer, its header ranges are fetched at once
+    (in parallel) before the walk, and what the walk finds is taught back to it.
+    """
     walker = make_walker(url, options)
     hdus: list[HDU] = []
     etag: str | None = None
     size: int | None = None
+    layout = predictor.predict() if predictor is not None else None
     try:
+        if predictor is not None and layout is not None:
+            etag, size = await _prefetch(pool, store, url, walker, predictor.ranges(layout))
         while True:
             event = walker.next_event()
             if isinstance(event, NeedData):
@@ -75,10 +88,39 @@ async def walk_object(
             elif isinstance(event, HDU):
                 hdus.append(event)
             else:
+                if predictor is not None:
+                    predictor.learn(hdus, predicted=layout)
                 return _records(url, hdus, walker.object_size, etag)
     except AstroCloudError as err:
         records = _records(url, hdus, walker.object_size, etag)
         return ObjectFailed(url, err.with_url(url), records)
+
+
+async def _prefetch(
+    pool: Fetcher,
+    store: RangeReader,
+    url: str,
+    walker: Walker,
+    ranges: tuple[tuple[int, int], ...],
+) -> tuple[str | None, int | None]:
+    """Fetch the predicted ``ranges`` in parallel and feed them to ``walker``.
+
+    Returns the object's ETag and size as the answers gave them. A failed fetch fails the
+    object as the walk would have; a range past the end of a shorter object comes back empty.
+    """
+    answers = await asyncio.gather(
+        *(pool.fetch(store, url, start, end) for start, end in ranges), return_exceptions=True
+    )
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+    results = [a for a in answers if not isinstance(a, BaseException)]
+    etag = next((r.etag for r in results if r.etag is not None), None)
+    size = next((r.object_size for r in results if r.object_size is not None), None)
+    for result in results:
+        _check_version(url, result.start, etag, size, result)
+        walker.feed(result.start, result.data, object_size=result.object_size)
+    return etag, size
 
 
 def _check_version(

@@ -157,10 +157,12 @@ def test_every_option_has_a_flag() -> None:
             "http://127.0.0.1:9000",
             "--timeout",
             "2.5",
+            "--no-predict-layout",
         ]
     )
     options = options_from_args(args)
     assert options == Options(
+        predict_layout=False,
         anon=True,
         concurrency=8,
         first_read=4 * 2880,

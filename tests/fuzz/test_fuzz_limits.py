@@ -28,6 +28,9 @@ from astro_cloud_async.fits import (
 )
 
 LINEAR_SLACK = 3.0
+CACHE_CLIFF = 4.0 / 3.0
+"""Extra allowance for headers of more distinct keywords than the card reader caches (65,536):
+past that, cards fall from the fast reader to the general one, a constant factor slower."""
 
 
 def _best_of(runs: int, work: Callable[[], object]) -> float:
@@ -53,6 +56,11 @@ def _object(cards: list[bytes]) -> bytes:
 def _plain_cards(n: int, tag: str = "K") -> list[bytes]:
     """``n`` cards with distinct keywords (``tag`` keeps them distinct between headers)."""
     return [f"{tag}{i:07d}= {i:20d} / card {i}".ljust(80).encode() for i in range(n)]
+
+
+def _recycled_cards(n: int, tag: str = "K") -> list[bytes]:
+    """``n`` cards over 1,000 keywords, as in long WCS-table or HISTORY-heavy headers."""
+    return [f"{tag}{i % 1000:07d}= {i:20d} / card {i}".ljust(80).encode() for i in range(n)]
 
 
 def _mixed_cards(n: int, tag: str = "K") -> list[bytes]:
@@ -90,7 +98,7 @@ def _best_over(objects: list[bytes]) -> float:
     return min(_best_of(1, lambda data=data: _work(data)) for data in objects)  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("make", [_plain_cards, _mixed_cards, _continue_cards])
+@pytest.mark.parametrize("make", [_recycled_cards, _plain_cards, _mixed_cards, _continue_cards])
 def test_long_headers_cost_linear_time(make: Callable[[int, str], list[bytes]]) -> None:
     # Every header has keywords never seen before, as a hostile one would: the card reader's
     # per-keyword caches help neither size.
@@ -98,7 +106,8 @@ def test_long_headers_cost_linear_time(make: Callable[[int, str], list[bytes]]) 
     t_small = _best_over([_object(make(10_000, tag)) for tag in "ABC"])
     t_large = _best_over([_object(make(100_000, tag)) for tag in "DEF"])
     ratio = t_large / t_small
-    assert ratio < 10 * LINEAR_SLACK, f"{make.__name__}: x10 cards cost x{ratio:.1f} time"
+    slack = LINEAR_SLACK * (CACHE_CLIFF if make is _plain_cards else 1.0)
+    assert ratio < 10 * slack, f"{make.__name__}: x10 cards cost x{ratio:.1f} time"
 
 
 def test_long_string_value_is_joined_in_linear_time() -> None:

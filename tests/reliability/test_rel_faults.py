@@ -8,6 +8,7 @@ so a stall costs half a second.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -15,6 +16,7 @@ from astropy.io import fits
 from rel_faults import Fault, FaultServer
 from rel_helpers import FAST, SMALL_READS, Sample, scan_all, serve
 
+from astro_cloud_async import Client
 from astro_cloud_async.errors import (
     ConnectionFailedError,
     FetchTimeoutError,
@@ -344,3 +346,31 @@ async def test_hidden_size_truncated_object_is_reported_truncated(
     )
     assert records[-1].truncated, "the last HDU's data are cut short"
     assert records[-1].object_size in (None, len(cut))
+
+
+# --- leaving a scan early while faults are in flight --------------------------------------
+
+
+async def test_leaving_a_scan_early_cancels_stalled_requests_and_leaves_nothing_running(
+    fault_server: FaultServer, good_samples: dict[str, Sample]
+) -> None:
+    sample = good_samples["table"]
+    fast = [serve(fault_server, f"ok{i}.fits", sample) for i in range(5)]
+    stuck = [serve(fault_server, f"stall{i}.fits", sample, always=Fault.STALL) for i in range(20)]
+    options = {**FAST, "timeout": 30.0, "concurrency": 16}
+    async with Client(**options) as client:
+        scan = client.scan(fast + stuck)
+        began = time.monotonic()
+        seen = 0
+        async for _ in scan:
+            seen += 1
+            if seen == 2 * len(fast):  # every record of the fast objects
+                break
+        await scan.aclose()
+        assert time.monotonic() - began < 5  # did not wait for the 30 s time-out
+        assert client.stats.in_flight == 0 and client.stats.queued == 0
+        assert client.counts.in_flight == 0
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert not [t for t in others if "scan" in repr(t) or "walk" in repr(t)], others
+    await fault_server.idle()  # the server saw every stalled request's connection close
+    assert fault_server.served[Fault.STALL] >= 1

@@ -1,0 +1,169 @@
+"""Layout prediction in the scan: fewer round trips, never a different record."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from servers import HTTPServer, start_nginx
+
+from astro_cloud_async import HDURecord, ObjectFailed, scan
+from astro_cloud_async.fits.layout import BLOCK
+from astro_cloud_async.fits.predict import LayoutPredictor
+from astro_cloud_async.options import Options
+from astro_cloud_async.pool import RangePool
+from astro_cloud_async.samples import (
+    write_mosaic_like,
+    write_table_like,
+    write_tess_ffi_like,
+)
+from astro_cloud_async.scanner.walk import walk_object
+from astro_cloud_async.stores.base import RangeReader, RangeResult
+from astro_cloud_async.stores.local import LocalStore
+
+
+@pytest.fixture(scope="module")
+def mixed_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """TESS-like frames, mosaics (with 60 and with 5 CCDs) and small tables, shuffled."""
+    folder = tmp_path_factory.mktemp("mixed")
+    writers = [
+        *(lambda p, i=i: write_tess_ffi_like(p, seed=i) for i in range(6)),
+        *(lambda p, i=i: write_mosaic_like(p, seed=i, n_ccds=60) for i in range(3)),
+        *(lambda p, i=i: write_mosaic_like(p, seed=10 + i, n_ccds=5) for i in range(2)),
+        *(lambda p, i=i: write_table_like(p, seed=i) for i in range(3)),
+    ]
+    random.Random(7).shuffle(writers)
+    for n, write in enumerate(writers):
+        write(folder / f"obj{n:02d}.fits")
+    (folder / "obj99.fits").write_text("<html>not FITS</html>")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def mixed_server(mixed_folder: Path) -> Iterator[HTTPServer]:
+    server = start_nginx(mixed_folder)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def mixed_urls(mixed_server: HTTPServer, mixed_folder: Path) -> list[str]:
+    return sorted(mixed_server.url(p) for p in mixed_folder.iterdir())
+
+
+@pytest.fixture(scope="module")
+def tess20_urls(mixed_server: HTTPServer) -> list[str]:
+    """Twenty TESS-like frames in a folder of their own on the server."""
+    folder = mixed_server.root / "tess20"
+    folder.mkdir()
+    paths = [write_tess_ffi_like(folder / f"t{i:02d}.fits", seed=i) for i in range(20)]
+    return [mixed_server.url(p) for p in paths]
+
+
+def _signature(item: HDURecord | ObjectFailed) -> tuple[object, ...]:
+    if isinstance(item, ObjectFailed):
+        return (item.url, type(item.error).__name__, item.error.offset)
+    return (
+        item.url,
+        item.index,
+        item.header_offset,
+        item.data_offset,
+        item.data_size,
+        item.truncated,
+        item.trailing_bytes,
+        item.object_size,
+        tuple(c.image for c in item.header.cards),
+    )
+
+
+async def _scan_all(urls: list[str], **options: object) -> list[tuple[object, ...]]:
+    return sorted([_signature(r) async for r in scan(urls, **options)], key=repr)
+
+
+@pytest.mark.parametrize("objects_at_once", [1, 4])
+async def test_records_are_the_same_with_and_without_prediction(
+    mixed_urls: list[str], objects_at_once: int
+) -> None:
+    urls = mixed_urls * 2
+    plain = await _scan_all(urls, predict_layout=False, max_objects_in_flight=objects_at_once)
+    predicted = await _scan_all(urls, predict_layout=True, max_objects_in_flight=objects_at_once)
+    assert predicted == plain
+    assert sum(1 for s in plain if len(s) == 3) == 2  # the HTML object failed, twice
+
+
+def _write_three(folder: Path, write: object) -> list[Path]:
+    return [write(folder / f"f{i}.fits", i) for i in range(3)]  # type: ignore[operator]
+
+
+class _Counting:
+    """A pool that counts fetches and round trips; each fetch takes a little time, as on a
+    network, so that fetches made together overlap (local reads alone complete at once)."""
+
+    def __init__(self, pool: RangePool) -> None:
+        self.pool = pool
+        self.calls: list[tuple[int, int]] = []
+        self.active = 0
+        self.peak = 0
+        self.rounds = 0  # times the count of fetches under way rose from zero
+
+    async def fetch(
+        self, store: RangeReader, url: str, start: int, end: int, *, if_match: str | None = None
+    ) -> RangeResult:
+        self.calls.append((start, end))
+        if self.active == 0:
+            self.rounds += 1
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        try:
+            await asyncio.sleep(0.005)
+            return await self.pool.fetch(store, url, start, end, if_match=if_match)
+        finally:
+            self.active -= 1
+
+
+@pytest.mark.parametrize(
+    ("write", "walking_rounds"),
+    [
+        (lambda p, i: write_tess_ffi_like(p, seed=i), 2),
+        (lambda p, i: write_mosaic_like(p, seed=i, n_ccds=60), 60),
+    ],
+    ids=["tess", "mosaic"],
+)
+async def test_a_known_layout_takes_one_round_trip(
+    tmp_path: Path, write: object, walking_rounds: int
+) -> None:
+    paths = _write_three(tmp_path, write)
+    options = Options()
+    predictor = LayoutPredictor()
+    async with LocalStore(options) as store:
+        pool = RangePool(options)
+        counts = []
+        for path in paths:
+            counting = _Counting(pool)
+            outcome = await walk_object(counting, store, str(path), options, predictor)
+            assert isinstance(outcome, tuple)
+            counts.append(counting)
+        header_bytes = sum(r.header_size for r in outcome)
+    # Two objects are walked (one round trip per jump), then the third is predicted.
+    assert [c.rounds for c in counts[:2]] == [walking_rounds] * 2
+    assert counts[2].rounds == 1
+    # Exactly the header bytes, nothing more.
+    assert sum(end - start for start, end in counts[2].calls) == header_bytes
+    assert predictor.hits == 1 and predictor.misses == 0
+
+
+async def test_scan_counts_on_the_server(mixed_server: HTTPServer, tess20_urls: list[str]) -> None:
+    """Twenty TESS-like frames in one folder: from the third on, 11 blocks in 2 GETs each."""
+    mark = mixed_server.log_mark()
+    records = [r async for r in scan(tess20_urls, max_objects_in_flight=1)]
+    assert len(records) == 60 and all(isinstance(r, HDURecord) for r in records)
+    entries = mixed_server.access_log_entries(mark, at_least=40)
+    assert len(entries) == 40  # 2 GETs an object, walked or predicted
+    walked = 2 * (10 + 8) * BLOCK
+    predicted = 18 * (7 + 4) * BLOCK
+    assert sum(e.bytes_sent for e in entries) == walked + predicted
