@@ -32,7 +32,8 @@ from astro_cloud_async.errors import (
     TooManyHDUsError,
     TruncatedHeaderError,
 )
-from astro_cloud_async.fits import BLOCK, walk_bytes
+from astro_cloud_async.fits import BLOCK, walk_bytes, walk_file
+from astro_cloud_async.samples import astropy_layout
 
 GARBAGE = b"transfer log: checksum verified\n" * 20  # 640 bytes
 
@@ -276,3 +277,13 @@ async def test_one_forged_object_does_not_stop_a_scan(tmp_path: Path) -> None:
     failed = out.only_failure(str(tmp_path / "a_forged.fits"))
     assert isinstance(failed.error, InvalidHeaderError)
     assert failed.error.offset == 0
+
+
+def test_sample_layout_of_a_compressed_hdu(rel_corpus: dict[str, Path]) -> None:
+    # samples.astropy_layout is the reference other tests compare readers with; for a
+    # tile-compressed HDU it must give the stored BINTABLE's size, not the image's.
+    path = rel_corpus["compressed"]
+    stored = true_layout(path)
+    assert stored[1].data_size == 8 * 128 + 9599  # NAXIS1 * NAXIS2 + PCOUNT of the table
+    assert [h.data_size for h in walk_file(path)] == [h.data_size for h in stored]
+    assert astropy_layout(path) == stored
