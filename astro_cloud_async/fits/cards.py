@@ -506,7 +506,10 @@ def _string_piece(vc: str) -> tuple[str, str] | None:
 def read_long_card(image: str) -> Row:
     """Read a card followed by CONTINUE cards (``image`` holds all of them, 80 characters each)."""
     first = image[:CARD_LENGTH]
-    keyword, value, comment, first_problem = read_card(first, _printable(first))
+    _, value, comment, first_problem = read_card(first, _printable(first))
+    # The keyword as astropy reads it from the whole image (a HIERARCH card may have its '='
+    # in a CONTINUE card only).
+    keyword = keyword_of(first[:10].encode("latin-1"), image, 0, len(image))
     if _is_text_card(image):
         return (
             keyword,

@@ -314,3 +314,10 @@ def test_overflowing_numbers_read_as_astropy_does() -> None:
     ref = astropy_card("CBIG    = (1D400, 1D400)")
     assert isinstance(card.value, complex) and math.isinf(card.value.imag)
     assert same_value(card.value, ref.value)  # inf + inf*1j is nan+infj, in astropy too
+
+
+def test_hierarch_with_its_equals_sign_in_a_continue_card() -> None:
+    image = pad("HIERARCH A B") + pad("CONTINUE= 'x'")
+    card = parse_card(image)
+    assert card.keyword == astropy_card(image).keyword  # astropy looks for '=' in all of it
+    assert card.problem is not None

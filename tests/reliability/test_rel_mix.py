@@ -215,13 +215,17 @@ async def test_thousand_objects_with_a_seeded_fault_mix(
     expected_retries = sum(p.retries for p in plans)
     retryable_served = sum(server.served[f] for f in RETRYABLE)
     persistent = sum(kinds[k] for k in PERSISTENT)
-    assert retryable_served == expected_retries + persistent, why
-    assert out.stats.retries == expected_retries, why
-    assert out.stats.retries == retryable_served - persistent, why
-    assert out.stats.requests == server.requests, why
-    assert out.stats.failures == sum(p.fetch_failures for p in plans), why
     stalls = server.served[Fault.STALL] + server.served[Fault.STALL_BODY]
-    assert out.stats.timeouts == stalls, why
+    counts = (
+        f"served {dict(server.served)}, server requests {server.requests}, planned retries "
+        f"{expected_retries}, client {out.stats!r} timeouts={out.stats.timeouts} {why}"
+    )
+    assert retryable_served == expected_retries + persistent, counts
+    assert out.stats.retries == expected_retries, counts
+    assert out.stats.retries == retryable_served - persistent, counts
+    assert out.stats.requests == server.requests, counts
+    assert out.stats.failures == sum(p.fetch_failures for p in plans), counts
+    assert out.stats.timeouts == stalls, counts
     assert out.stats.in_flight == out.stats.queued == out.stats.retrying == 0
 
     # Nothing hung: the slowest object is bounded by its attempts' time-outs; they overlap.
