@@ -39,15 +39,16 @@ TESS_MAX_REQUESTS = 2
 TESS_MAX_BYTES = 64 * 1024
 ASTROPY_TARGET = 15.0
 CEILING_TARGET = 0.60
+OURS = "ours (default options)"
 
 
-def prediction_option() -> str | None:
-    """The name of the scan's layout-prediction switch, if it has one yet."""
+def prediction_option() -> tuple[str, object] | None:
+    """The name and default of the scan's layout-prediction switch, if it has one."""
     from astro_cloud_async import Options
 
     for f in dataclasses.fields(Options):
         if "predict" in f.name:
-            return f.name
+            return f.name, f.default
     return None
 
 
@@ -162,12 +163,12 @@ def run_backend(
         # Warm the server's caches (page cache, SeaweedFS metadata) before anything is timed.
         run("warm-up (not reported)", "ceiling", concurrency=concurrency)
         predict = prediction_option()
-        variants: list[tuple[str, dict[str, Any]]] = [("ours (default options)", ours)]
+        variants: list[tuple[str, dict[str, Any]]] = [(OURS, ours)]
         if predict is not None:
+            name, default = predict
             variants = [
-                ("ours (default options)", ours),
-                (f"ours ({predict}=True)", {**ours, predict: True}),
-                (f"ours ({predict}=False)", {**ours, predict: False}),
+                (f"{OURS[:-1]}, {name}={default})", ours),
+                (f"ours ({name}={not default})", {**ours, name: not default}),
             ]
         rounds: dict[str, list[PeerResult]] = {}
         for _ in range(max(1, args.repeat)):
@@ -204,7 +205,7 @@ def summary(results: list[PeerResult]) -> tuple[list[str], dict[str, Any]]:
     """Ratios against the peers and the targets, as text lines and as numbers."""
     lines: list[str] = []
     figures: dict[str, Any] = {}
-    ours = next((r for r in results if r.label == "ours (default options)"), None)
+    ours = next((r for r in results if r.label.startswith(OURS[:-1])), None)
     if ours is None:
         return lines, figures
     ceiling = next((r for r in results if r.label.startswith("known-ranges")), None)

@@ -543,9 +543,13 @@ def read_long_card(image: str) -> Row:
         else:
             if card[:KEYWORD_LENGTH] != "CONTINUE":
                 problems.append(f"card {card[:KEYWORD_LENGTH]!r} inside a long string")
-            elif not _printable(card):
+            elif card[8:10] != "  ":
+                problems.append("CONTINUE card with text in columns 9-10")
+            if not _printable(card):
                 problems.append(_NON_ASCII)
-            vc = card[KEYWORD_LENGTH:].strip()
+            # astropy takes what follows the card's first space.
+            parts = card.split(" ", 1)
+            vc = parts[1].strip() if len(parts) > 1 else ""
             if vc[:1] != "'":
                 problems.append("CONTINUE card without a string")
         piece = _string_piece(vc)

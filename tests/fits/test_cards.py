@@ -321,3 +321,10 @@ def test_hierarch_with_its_equals_sign_in_a_continue_card() -> None:
     card = parse_card(image)
     assert card.keyword == astropy_card(image).keyword  # astropy looks for '=' in all of it
     assert card.problem is not None
+
+
+def test_continue_piece_is_read_after_the_first_space() -> None:
+    image = pad("KEY     = 'ab&'") + pad("CONTINUE= 'cd'")
+    card = parse_card(image)
+    assert card.value == astropy_card(image).value == "abcd"
+    assert card.problem is not None and "columns 9-10" in card.problem

@@ -49,7 +49,9 @@ def true_layout(source: Path | bytes) -> tuple[HDULayout, ...]:
     opened = io.BytesIO(source) if isinstance(source, bytes) else source
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a cut object: astropy warns, we only want offsets
-        with fits.open(opened, memmap=False, disable_image_compression=True) as hdul:
+        with fits.open(
+            opened, memmap=False, disable_image_compression=True, ignore_missing_simple=True
+        ) as hdul:
             hdul.readall()
             return tuple(
                 HDULayout(
@@ -98,13 +100,13 @@ class ScanOutcome:
         return failed
 
 
-async def scan_all(urls: list[str], **options: Any) -> ScanOutcome:
+async def scan_all(urls: list[str], *, expand: bool = True, **options: Any) -> ScanOutcome:
     """Scan ``urls`` with one client; group what comes out."""
     records: dict[str, list[HDURecord]] = {}
     failures: dict[str, list[ObjectFailed]] = {}
     order: list[str] = []
     async with Client(**options) as client:
-        async for item in client.scan(urls):
+        async for item in client.scan(urls, expand=expand):
             order.append(item.url)
             if isinstance(item, ObjectFailed):
                 failures.setdefault(item.url, []).append(item)

@@ -374,3 +374,50 @@ async def test_leaving_a_scan_early_cancels_stalled_requests_and_leaves_nothing_
     assert not [t for t in others if "scan" in repr(t) or "walk" in repr(t)], others
     await fault_server.idle()  # the server saw every stalled request's connection close
     assert fault_server.served[Fault.STALL] >= 1
+
+
+# --- the same faults through the S3 store (signed GETs to an S3 endpoint) -----------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "code"),
+    [
+        (Fault.SLOWDOWN, ThrottledError, "SlowDown"),
+        (Fault.ERROR_500, ServerError, "InternalError"),
+        (Fault.NOT_FOUND, ObjectNotFoundError, "NoSuchKey"),
+    ],
+)
+async def test_s3_error_codes_are_typed_and_retried(
+    fault_server: FaultServer,
+    good_samples: dict[str, Sample],
+    fault: Fault,
+    error: type[Exception],
+    code: str,
+) -> None:
+    sample = good_samples["images"]
+    serve(fault_server, "bucket/ok.fits", sample, schedule={2: fault})
+    serve(fault_server, "bucket/bad.fits", sample, always=fault)
+    s3 = {"endpoint_url": fault_server.base_url, "region": "us-east-1", "anon": True}
+    urls = ["s3://bucket/ok.fits", "s3://bucket/bad.fits"]
+    out = await scan_all(urls, expand=False, **FAST, **SMALL_READS, **s3)
+    retried = fault is not Fault.NOT_FOUND
+    if retried:
+        assert out.layout("s3://bucket/ok.fits") == sample.layout_tuples
+    failed = out.only_failure("s3://bucket/bad.fits")
+    assert type(failed.error) is error, repr(failed.error)
+    assert failed.error.code == code  # type: ignore[attr-defined]
+    attempts = FAST["retries"] + 1 if retried else 1
+    assert fault_server.obj("bucket/bad.fits").requests == attempts
+
+
+async def test_s3_object_replaced_mid_walk_is_a_precondition_failure(
+    fault_server: FaultServer, good_samples: dict[str, Sample]
+) -> None:
+    sample = good_samples["images"]
+    serve(fault_server, "bucket/o.fits", sample, schedule={3: Fault.CHANGE})
+    s3 = {"endpoint_url": fault_server.base_url, "region": "us-east-1", "anon": True}
+    out = await scan_all(["s3://bucket/o.fits"], expand=False, **FAST, **SMALL_READS, **s3)
+    failed = out.only_failure("s3://bucket/o.fits")
+    assert isinstance(failed.error, ObjectChangedError)
+    assert failed.error.status == 412 and failed.error.code == "PreconditionFailed"
+    _assert_one_version(failed.records)

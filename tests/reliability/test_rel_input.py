@@ -141,6 +141,9 @@ CASES = [
         lambda d: 0,
         options={"max_header_bytes": 10 * BLOCK},
     ),
+    # An extension where the primary should be: astropy refuses it without
+    # ignore_missing_simple=True; the walker reads it as the object's one HDU.
+    Case("extension_first.fits", IMAGE[BLOCK:14400], records=1),
     Case(
         "many_hdus.fits",
         _image(12),
