@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import AstroCloudError
+from .errors import AstroCloudError, redact_url
 from .fits.cards import Card
 from .fits.header import Header
 from .fits.walker import HDU
@@ -95,7 +95,8 @@ class HDURecord:
         kind = "PRIMARY" if self.index == 0 else (self.xtension or "?")
         name = f" {self.extname!r}" if self.extname else ""
         return (
-            f"<HDURecord {self.url} [{self.index}] {kind}{name} header@{self.header_offset} "
+            f"<HDURecord {redact_url(self.url)} [{self.index}] {kind}{name} "
+            f"header@{self.header_offset} "
             f"data@{self.data_offset}+{self.data_size}{' truncated' if self.truncated else ''}>"
         )
 
@@ -113,7 +114,10 @@ class ObjectFailed:
         return self.error.offset
 
     def __repr__(self) -> str:
-        return f"<ObjectFailed {self.url} {type(self.error).__name__}: {self.error.message}>"
+        return (
+            f"<ObjectFailed {redact_url(self.url)} {type(self.error).__name__}: "
+            f"{self.error.message}>"
+        )
 
 
 ScanResult = HDURecord | ObjectFailed

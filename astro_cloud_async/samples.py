@@ -84,7 +84,9 @@ def padded(size: int) -> int:
 def astropy_layout(path: str | Path) -> tuple[HDULayout, ...]:
     """The layout of every HDU of ``path`` as astropy reads it (for checking other readers)."""
     layouts = []
-    with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
+    with fits.open(
+        path, memmap=False, lazy_load_hdus=False, disable_image_compression=True
+    ) as hdul:
         for i, hdu in enumerate(hdul):
             info = hdul.fileinfo(i)
             if info is None:

@@ -16,7 +16,7 @@ import sys
 from fnmatch import fnmatchcase
 from typing import Any
 
-from ..errors import AstroCloudError
+from ..errors import AstroCloudError, redact_url
 from ..fits.cards import Card
 from ..records import HDURecord
 from .options import add_option_flags, options_from_args
@@ -161,7 +161,10 @@ def run(args: argparse.Namespace) -> int:
         zip(args.urls, read_objects(args.urls, options), strict=True)
     ):
         if isinstance(outcome, AstroCloudError):
-            print(f"error: {url}: {type(outcome).__name__}: {outcome}", file=sys.stderr)
+            print(
+                f"error: {redact_url(url)}: {type(outcome).__name__}: {outcome}",
+                file=sys.stderr,
+            )
             status = 1
             continue
         selected, missing = select_hdus(outcome, args.hdu)

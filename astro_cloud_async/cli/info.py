@@ -16,7 +16,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..errors import AstroCloudError
+from ..errors import AstroCloudError, redact_url
 from ..records import HDURecord
 from .options import add_option_flags, options_from_args
 from .reading import read_objects
@@ -200,7 +200,10 @@ def run(args: argparse.Namespace) -> int:
         zip(args.urls, read_objects(args.urls, options), strict=True)
     ):
         if isinstance(outcome, AstroCloudError):
-            print(f"error: {url}: {type(outcome).__name__}: {outcome}", file=sys.stderr)
+            print(
+                f"error: {redact_url(url)}: {type(outcome).__name__}: {outcome}",
+                file=sys.stderr,
+            )
             status = 1
             continue
         rows = [summarize(r) for r in outcome]

@@ -36,7 +36,7 @@ def _int(header: Mapping[str, object], key: str, default: int | None = None) -> 
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             return int(value)
-        raise InvalidHeaderError(f"{key} = {value!r} is not an integer")
+        raise InvalidHeaderError(f"{key} = {str(value)[:40]!r} is not an integer")
     return value
 
 
@@ -48,30 +48,47 @@ def data_size(header: Mapping[str, object], *, max_size: int = MAX_DATA_SIZE) ->
     """
     naxis = _int(header, "NAXIS")
     if naxis < 0 or naxis > 999:
-        raise InvalidHeaderError(f"NAXIS = {naxis} is outside 0..999")
+        raise InvalidHeaderError(f"NAXIS = {_short(naxis)} is outside 0..999")
     if naxis == 0:
         return 0
     bitpix = _int(header, "BITPIX")
     if bitpix not in _BITPIX:
-        raise InvalidHeaderError(f"BITPIX = {bitpix} is not one of 8, 16, 32, 64, -32, -64")
+        raise InvalidHeaderError(f"BITPIX = {_short(bitpix)} is not one of 8, 16, 32, 64, -32, -64")
     primary = "SIMPLE" in header
     first = 1
     if primary and _int(header, "NAXIS1") == 0 and header.get("GROUPS") is True:
         first = 2  # random groups: NAXIS1 = 0 is a marker, not a dimension
+    # Each factor is checked against the bound as the product grows, so a forged header
+    # (999 axes of 2**40) costs no more than a real one and no huge number is ever printed.
+    limit = max_size * 8
     elements = 1
     for i in range(first, naxis + 1):
         n = _int(header, f"NAXIS{i}")
         if n < 0:
-            raise InvalidHeaderError(f"NAXIS{i} = {n} is negative")
+            raise InvalidHeaderError(f"NAXIS{i} = {_short(n)} is negative")
         elements *= n
+        if elements > limit:
+            raise InvalidHeaderError(
+                f"NAXIS1..NAXIS{i} give more than {max_size} bytes of data (the bound)"
+            )
     pcount = _int(header, "PCOUNT", 0)
     gcount = _int(header, "GCOUNT", 1)
     if pcount < 0 or gcount < 0:
-        raise InvalidHeaderError(f"PCOUNT = {pcount}, GCOUNT = {gcount}: must not be negative")
+        raise InvalidHeaderError(
+            f"PCOUNT = {_short(pcount)}, GCOUNT = {_short(gcount)}: must not be negative"
+        )
     if primary and first == 1:
         # A plain primary array has no parameters or groups whatever the header says.
         pcount, gcount = 0, 1
+    if pcount > limit or gcount > limit:
+        raise InvalidHeaderError(f"PCOUNT or GCOUNT gives more than {max_size} bytes of data")
     size = abs(bitpix) * gcount * (pcount + elements) // 8
     if size > max_size:
-        raise InvalidHeaderError(f"data size {size} bytes exceeds the bound of {max_size}")
+        raise InvalidHeaderError(f"data size exceeds the bound of {max_size} bytes")
     return size
+
+
+def _short(n: int) -> str:
+    """An integer for a message: in full unless it is absurdly long."""
+    text = str(n) if n.bit_length() < 200 else f"{'-' if n < 0 else ''}~2**{n.bit_length()}"
+    return text

@@ -35,7 +35,7 @@ from ..errors import (
     TooManyHDUsError,
     TruncatedHeaderError,
 )
-from .header import Header, parse_header
+from .header import Header, find_end, parse_header
 from .layout import BLOCK, CARD, MAX_DATA_SIZE, data_size, padded
 
 __all__ = [
@@ -57,7 +57,7 @@ DEFAULT_NEXT_READ = 8 * BLOCK
 DEFAULT_MAX_HEADER_BYTES = 4096 * BLOCK
 DEFAULT_MAX_HDUS = 100_000
 
-_END = b"END     "
+_END_CARD = b"END" + b" " * 77
 _PRIMARY = b"SIMPLE  ="
 _EXTENSION = b"XTENSION="
 
@@ -137,8 +137,11 @@ class Walker:
         self._buf = bytearray()
         self._buf_start = 0
         self._ahead: dict[int, bytes] = {}  # bytes fed before the walk reached them
+        self._seen_end = 0  # the object holds at least this many bytes (some were fed)
+        self._end_bound: int | None = None  # size unknown, but at most this (an empty answer)
+        self._probed = False  # the last possible byte was asked for
+        self._probed_data = False  # the last data byte of the last HDU was asked for
         self._pos = 0  # offset of the next header to read
-        self._end_scanned = 0  # header bytes from _pos already searched for END
         self._end_at: int | None = None  # absolute offset of the END card of the header at _pos
         self._pending: HDU | None = None  # found, not yet emitted (what follows is unknown)
         self._index = 0
@@ -177,10 +180,19 @@ class Walker:
             self._size = object_size
         end = start + len(data)
         need = self._outstanding
+        if data:
+            self._seen_end = max(self._seen_end, end)
         if need is not None and start <= need.start <= end:
             self._outstanding = None
             if self._size is None and end < need.end:
-                self._size = end
+                if data or start <= self._seen_end:
+                    # Bytes up to ``end`` exist and none after: the object ends there.
+                    self._size = end
+                else:
+                    # An empty answer after a jump (416 with no size): the object ends at or
+                    # before ``start``, perhaps inside the data just jumped over.
+                    bound = self._end_bound
+                    self._end_bound = start if bound is None else min(bound, start)
         if end <= self._pos:
             return
         buf_end = self._buf_start + len(self._buf)
@@ -224,7 +236,11 @@ class Walker:
 
     def _finish(self, hdu: HDU, trailing: int = 0) -> HDU:
         """``hdu`` with the facts known once the object's size is known."""
-        truncated = self._size is not None and hdu.data_offset + hdu.data_size > self._size
+        data_end = hdu.data_offset + hdu.data_size
+        if self._size is not None:
+            truncated = data_end > self._size
+        else:
+            truncated = self._end_bound is not None and self._end_bound < data_end
         if truncated or trailing:
             return HDU(
                 hdu.index,
@@ -255,7 +271,6 @@ class Walker:
     def _set_window(self, start: int, data: bytearray) -> None:
         self._buf = data
         self._buf_start = start
-        self._end_scanned = 0
         self._end_at = None
         self._absorb()
 
@@ -299,6 +314,30 @@ class Walker:
     def _step(self) -> Event:
         pos = self._pos
         size = self._size
+        if size is None and self._end_bound is not None and pos >= self._end_bound:
+            # The object ends before the next header, where exactly is unknown (an empty
+            # answer gave no size). Ask for its last possible byte: if it is there, that is the
+            # size; if not, ask for the last data byte of the last HDU to learn whether its
+            # data are whole.
+            bound = self._end_bound
+            hdu = self._pending
+            if self._seen_end < bound and not self._probed:
+                self._probed = True
+                return NeedData(bound - 1, bound)
+            if self._seen_end >= bound:
+                self._size = size = bound
+            elif (
+                hdu is not None
+                and not self._probed_data
+                and self._seen_end < hdu.data_offset + hdu.data_size <= bound
+            ):
+                self._probed_data = True
+                data_end = hdu.data_offset + hdu.data_size
+                return NeedData(data_end - 1, data_end)
+            else:
+                if self._index == 0 and hdu is None:
+                    raise NotFITSError("empty object: no SIMPLE card", offset=0)
+                return self._end()
         if size is not None and pos >= size:
             if self._index == 0 and self._pending is None:
                 raise NotFITSError("empty object: no SIMPLE card", offset=0)
@@ -355,21 +394,26 @@ class Walker:
         return self._end(held)
 
     def _find_end(self, held_from: int) -> int | None:
-        """Offset (in ``_buf``) of the END card of the header starting at ``held_from``."""
+        """Offset (in ``_buf``) of the END card of the header starting at ``held_from``.
+
+        The rule is the header parser's (:func:`find_end`, astropy's): the first exact END
+        card. A damaged one (``END`` then a byte that cannot continue a keyword) is taken only
+        where no exact one follows, so, with no exact END in the bytes held, only once nothing
+        more can follow: the object, or the header size bound, ends there.
+        """
         buf = self._buf
-        i = held_from + self._end_scanned
-        limit = len(buf) - CARD + 1
-        while True:
-            i = buf.find(_END, i, limit + len(_END) - 1) if i < limit else -1
-            if i < 0:
-                # Remember how far we searched, whole cards only.
-                stop = max(len(buf) - held_from, 0)
-                self._end_scanned = stop - stop % CARD
-                return None
-            off = (i - held_from) % CARD
-            if off == 0:
-                return i
-            i += CARD - off
+        i = find_end(buf, held_from)
+        if i < 0 or buf[i : i + CARD] == _END_CARD:
+            return None if i < 0 else i
+        if _aligned_find(buf, _END_CARD, i, held_from) >= 0:
+            return i  # the parser chose the damaged card with an exact one in view
+        held = len(buf) - held_from
+        known_end = self._size if self._size is not None else self._end_bound
+        if held >= self._max_header_bytes or (
+            known_end is not None and self._buf_start + len(buf) >= known_end
+        ):
+            return i
+        return None
 
     def _take_header(self, pos: int, held_from: int, end_card: int) -> Event:
         if self._index >= self._max_hdus:
@@ -386,10 +430,21 @@ class Walker:
         self._index += 1
         self._pending = hdu
         self._pos = hdu.end
-        self._end_scanned = 0
         self._end_at = None
         self._trim()
         return self._step()
+
+
+def _aligned_find(buf: bytearray, needle: bytes, start: int, origin: int) -> int:
+    """Offset of ``needle`` in ``buf`` at or after ``start`` on a card boundary from ``origin``."""
+    while True:
+        i = buf.find(needle, start)
+        if i < 0:
+            return -1
+        misalign = (i - origin) % CARD
+        if not misalign:
+            return i
+        start = i - misalign + CARD
 
 
 def walk_bytes(data: bytes, **options: Any) -> list[HDU]:

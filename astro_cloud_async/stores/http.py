@@ -125,6 +125,14 @@ def map_client_errors(url: str, offset: int) -> Iterator[None]:
         raise error_for_status(e.status, url, offset) from e
     except aiohttp.InvalidURL as e:
         raise ConfigurationError("invalid URL", url=url, offset=offset) from e
+    except ValueError as e:
+        # aiohttp refuses to build some requests (credentials in the URL and an Authorization
+        # header at once); its message is not passed on, as it may quote the request.
+        raise ConfigurationError(
+            "the request cannot be sent as configured (conflicting credentials?)",
+            url=url,
+            offset=offset,
+        ) from e
     except (asyncio.TimeoutError, TimeoutError) as e:  # aiohttp's time-outs derive from these
         raise FetchTimeoutError(f"timed out ({type(e).__name__})", url=url, offset=offset) from e
     except (aiohttp.ClientConnectionError, OSError) as e:

@@ -241,7 +241,7 @@ def test_header_without_end_is_bounded() -> None:
 @pytest.mark.parametrize(
     ("cards", "message"),
     [
-        ([("BITPIX", 8), ("NAXIS", 2), ("NAXIS1", 2**40), ("NAXIS2", 2**40)], "exceeds"),
+        ([("BITPIX", 8), ("NAXIS", 2), ("NAXIS1", 2**40), ("NAXIS2", 2**40)], "bound"),
         ([("BITPIX", 7), ("NAXIS", 1), ("NAXIS1", 10)], "BITPIX"),
         ([("BITPIX", 8), ("NAXIS", 1), ("NAXIS1", -5)], "negative"),
         ([("BITPIX", 8), ("NAXIS", 2), ("NAXIS1", 5)], "NAXIS2"),
@@ -294,3 +294,59 @@ def test_end_of_object_is_final() -> None:
     drive(walker, data)
     with pytest.raises(RuntimeError):
         walker.next_event()
+
+
+def _drive_without_size(walker: Walker, data: bytes) -> tuple[list[HDU], EndOfObject, int]:
+    """Answer as a server that never states the size: ``bytes a-b/*`` and a bare 416."""
+    hdus: list[HDU] = []
+    asked = 0
+    while True:
+        event = walker.next_event()
+        if isinstance(event, NeedData):
+            asked += 1
+            walker.feed(event.start, data[event.start : event.end])
+        elif isinstance(event, HDU):
+            hdus.append(event)
+        else:
+            assert isinstance(event, EndOfObject)
+            return hdus, event, asked
+
+
+def test_size_never_stated_complete_object() -> None:
+    data, _ = tess_like()
+    hdus, end, asked = _drive_without_size(Walker(), data)
+    assert [h.truncated for h in hdus] == [False, False, False]
+    assert end.object_size == len(data)
+    assert asked == 4  # two header reads, the empty read past the end, its last byte
+
+
+def test_size_never_stated_truncated_inside_last_data() -> None:
+    data, layout = tess_like()
+    cut = data[: layout[2][1] + 5_000_000]  # well past the last header read
+    hdus, end, _ = _drive_without_size(Walker(), cut)
+    assert [h.truncated for h in hdus] == [False, False, True]
+    assert end.object_size is None  # somewhere inside the data: not known, not guessed
+
+
+def test_size_never_stated_missing_padding() -> None:
+    data, layout = tess_like()
+    unpadded = data[: layout[2][1] + TESS_DATA]
+    hdus, end, _ = _drive_without_size(Walker(), unpadded)
+    assert [h.truncated for h in hdus] == [False, False, False]
+    assert end.object_size is None or end.object_size == len(unpadded)
+
+
+def test_damaged_end_card_follows_the_header_parser() -> None:
+    """``END`` followed by a value-like byte is no END while an exact END follows."""
+    header = fits.Header([("SIMPLE", True), ("BITPIX", 8), ("NAXIS", 0)])
+    header["AFTER"] = 1
+    raw = header.tostring(padding=False).encode()
+    cards = [raw[i : i + 80] for i in range(0, len(raw), 80)]
+    cards.insert(3, b"END     0".ljust(80))
+    blob = b"".join(cards)
+    blob += b" " * (padded(len(blob)) - len(blob))
+    hdus = walk_bytes(blob + blob.replace(b"SIMPLE  =", b"XTENSION="))
+    assert len(hdus) == 2
+    assert [h.header.get("AFTER") for h in hdus] == [1, 1]
+    assert [h.data_offset for h in hdus] == [BLOCK, 2 * BLOCK]
+    assert hdus[-1].trailing_bytes == 0
