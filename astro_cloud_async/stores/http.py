@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
@@ -68,6 +69,7 @@ _STATUS_ERRORS: dict[int, type[FetchError]] = {
     412: ObjectChangedError,
     416: RangeNotSatisfiableError,
     429: ThrottledError,
+    503: ThrottledError,
 }
 
 
@@ -164,6 +166,12 @@ async def _skip(content: aiohttp.StreamReader, n: int) -> int:
             break
         skipped += len(chunk)
     return skipped
+
+
+def xml_field(body: bytes, name: str) -> str | None:
+    """The text of the first ``<name>`` element of an (S3-style XML) error body, if short."""
+    m = re.search(rb"<" + name.encode() + rb">([^<]{1,256})</" + name.encode() + rb">", body)
+    return m.group(1).decode("utf-8", "replace").strip() if m else None
 
 
 async def read_error_body(resp: aiohttp.ClientResponse) -> bytes:
@@ -350,8 +358,9 @@ class HTTPStore(StoreBase):
                 auto_decompress=False,
             ) as resp:
                 if resp.status not in (200, 206, 416):
-                    await read_error_body(resp)
-                    raise error_for_status(resp.status, url, start)
+                    # S3-compatible servers reached over plain HTTP(S) say why in XML.
+                    code = xml_field(await read_error_body(resp), "Code")
+                    raise error_for_status(resp.status, url, start, code=code)
                 result = await read_range_response(resp, url, start, end)
         if if_match is not None and not etags_match(if_match, result.etag):
             raise ObjectChangedError(

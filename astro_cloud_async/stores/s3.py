@@ -66,6 +66,7 @@ from .http import (
     past_end,
     read_error_body,
     read_range_response,
+    xml_field,
 )
 from .s3urls import S3Location, is_aws_endpoint, parse_s3_https, parse_s3_url
 from .sigv4 import Credentials, SigV4Signer, uri_encode_path
@@ -122,11 +123,6 @@ def s3_error(status: int, code: str | None, url: str, offset: int) -> FetchError
         else:
             return error_for_status(status, url, offset, code=code)
     return cls(f"S3 {code or status}", url=url, offset=offset, status=status, code=code)
-
-
-def _xml_field(body: bytes, name: str) -> str | None:
-    m = re.search(rb"<" + name.encode() + rb">([^<]{1,256})</" + name.encode() + rb">", body)
-    return m.group(1).decode("utf-8", "replace").strip() if m else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,15 +375,15 @@ class S3Store(StoreBase):
                 if resp.status in (200, 206):
                     return await read_range_response(resp, url, start, end)
                 body = await read_error_body(resp)
-                code = _xml_field(body, "Code")
+                code = xml_field(body, "Code")
                 if resp.status == 416 or code == "InvalidRange":
                     cr = parse_content_range(resp.headers.get("Content-Range"))
                     total = cr.total if cr is not None else None
                     if total is None:
-                        size = _xml_field(body, "ActualObjectSize")
+                        size = xml_field(body, "ActualObjectSize")
                         total = int(size) if size and size.isdigit() else None
                     return past_end(url, start, total, resp.headers.get("ETag"))
-                moved = resp.headers.get("x-amz-bucket-region") or _xml_field(body, "Region")
+                moved = resp.headers.get("x-amz-bucket-region") or xml_field(body, "Region")
                 if (
                     not redirected
                     and self._endpoint is not None

@@ -105,12 +105,6 @@ async def test_persistent_fault_ends_in_one_typed_failure(
     assert elapsed < bound
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stores/http.py HTTPStore.get_range drops the error body and maps 503 through "
-    "error_for_status to ServerError: an S3 SlowDown answer over plain HTTP(S) is not a "
-    "ThrottledError and its code is lost",
-)
 async def test_slowdown_over_http_is_throttling_with_its_s3_code(
     fault_server: FaultServer, good_samples: dict[str, Sample]
 ) -> None:

@@ -103,7 +103,7 @@ def test_range_result_end_and_eof() -> None:
         (429, ThrottledError, True),
         (500, ServerError, True),
         (502, ServerError, True),
-        (503, ServerError, True),
+        (503, ThrottledError, True),  # Service Unavailable: the server asks us to slow down
         (504, ServerError, True),
         (501, ServerError, True),
     ],
