@@ -272,7 +272,13 @@ async def test_every_server_serves_cutouts(
         _, record = await records_of(client, server.url(section_files.big))
         mark = server.log_mark()
         got = await read_section(record, key, client=client, gap=16)
-        entries = server.access_log_entries(mark, at_least=40)
+        # Some servers log a request after answering it: the header read may land after the
+        # mark. Section reads all start inside the data.
+        entries = [
+            e
+            for e in server.access_log_entries(mark, at_least=40)
+            if e.range and int(e.range.removeprefix("bytes=").split("-")[0]) >= record.data_offset
+        ]
         scaled = next(c for c in section_files.cases if c.name == "i16_scaled")
         path = section_files.paths[scaled.name]
         scaled_record = (await records_of(client, server.url(path)))[scaled.hdu_index]
