@@ -73,17 +73,21 @@ async def walk_object(
     hdus: list[HDU] = []
     etag: str | None = None
     size: int | None = None
+    modified: str | None = None
     layout = predictor.predict() if predictor is not None else None
     try:
         if predictor is not None and layout is not None:
-            etag, size = await _prefetch(pool, store, url, walker, predictor.ranges(layout))
+            etag, size, modified = await _prefetch(
+                pool, store, url, walker, predictor.ranges(layout)
+            )
         while True:
             event = walker.next_event()
             if isinstance(event, NeedData):
                 result = await pool.fetch(store, url, event.start, event.end, if_match=etag)
-                _check_version(url, event.start, etag, size, result)
+                _check_version(url, event.start, etag, size, modified, result)
                 etag = etag if etag is not None else result.etag
                 size = size if size is not None else result.object_size
+                modified = modified if modified is not None else result.last_modified
                 walker.feed(result.start, result.data, object_size=result.object_size)
             elif isinstance(event, HDU):
                 hdus.append(event)
@@ -102,11 +106,12 @@ async def _prefetch(
     url: str,
     walker: Walker,
     ranges: tuple[tuple[int, int], ...],
-) -> tuple[str | None, int | None]:
+) -> tuple[str | None, int | None, str | None]:
     """Fetch the predicted ``ranges`` in parallel and feed them to ``walker``.
 
-    Returns the object's ETag and size as the answers gave them. A failed fetch fails the
-    object as the walk would have; a range past the end of a shorter object comes back empty.
+    Returns the object's ETag, size and Last-Modified as the answers gave them. A failed fetch
+    fails the object as the walk would have; a range past the end of a shorter object comes
+    back empty.
     """
     answers = await asyncio.gather(
         *(pool.fetch(store, url, start, end) for start, end in ranges), return_exceptions=True
@@ -117,16 +122,35 @@ async def _prefetch(
     results = [a for a in answers if not isinstance(a, BaseException)]
     etag = next((r.etag for r in results if r.etag is not None), None)
     size = next((r.object_size for r in results if r.object_size is not None), None)
+    modified = next((r.last_modified for r in results if r.last_modified is not None), None)
     for result in results:
-        _check_version(url, result.start, etag, size, result)
+        _check_version(url, result.start, etag, size, modified, result)
         walker.feed(result.start, result.data, object_size=result.object_size)
-    return etag, size
+    return etag, size, modified
 
 
 def _check_version(
-    url: str, offset: int, etag: str | None, size: int | None, result: RangeResult
+    url: str,
+    offset: int,
+    etag: str | None,
+    size: int | None,
+    modified: str | None,
+    result: RangeResult,
 ) -> None:
-    """Raise :class:`ObjectChangedError` when ``result`` comes from another version."""
+    """Raise :class:`ObjectChangedError` when ``result`` comes from another version.
+
+    ETags decide where there are some; without, a changed ``Last-Modified`` does."""
+    if (
+        etag is None
+        and modified is not None
+        and result.last_modified is not None
+        and modified != result.last_modified
+    ):
+        raise ObjectChangedError(
+            f"Last-Modified changed from {modified} to {result.last_modified} during the walk",
+            url=url,
+            offset=offset,
+        )
     if etag is not None and result.etag is not None and not etags_match(etag, result.etag):
         raise ObjectChangedError(
             f"ETag changed from {etag} to {result.etag} during the walk", url=url, offset=offset

@@ -67,6 +67,8 @@ class RangeResult:
     object_size: int | None
     etag: str | None
     discarded: int = 0
+    last_modified: str | None = None
+    """The answer's ``Last-Modified``, kept where there is no ETag to tell versions apart."""
 
     @property
     def end(self) -> int:

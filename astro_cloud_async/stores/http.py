@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -362,6 +363,10 @@ class HTTPStore(StoreBase):
                     code = xml_field(await read_error_body(resp), "Code")
                     raise error_for_status(resp.status, url, start, code=code)
                 result = await read_range_response(resp, url, start, end)
+                if result.etag is None and "Last-Modified" in resp.headers:
+                    result = dataclasses.replace(
+                        result, last_modified=resp.headers["Last-Modified"]
+                    )
         if if_match is not None and not etags_match(if_match, result.etag):
             raise ObjectChangedError(
                 f"ETag is now {result.etag}, expected {if_match}", url=url, offset=start

@@ -124,6 +124,8 @@ def test_mapping_matches_astropy(specs: list[tuple[str, object, str]]) -> None:
     with quiet_astropy():
         theirs = fits.Header.fromstring(data)
         for key in header:
+            if theirs._haswildcard(key):
+                continue  # astropy reads '*', '?' and '...' in a key as a pattern
             if key in ("COMMENT", "HISTORY", ""):
                 assert header[key] == list(theirs[key])
                 continue

@@ -292,11 +292,6 @@ async def test_change_without_etag_is_seen_by_the_size(
     _assert_one_version(failed.records)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="scanner/walk.py compares only ETag and size: an object served without ETag that "
-    "changes in place (same size, new Last-Modified) is read as a mix of two versions",
-)
 async def test_change_without_etag_same_size_is_seen_by_last_modified(
     fault_server: FaultServer, good_samples: dict[str, Sample]
 ) -> None:
