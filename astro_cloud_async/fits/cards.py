@@ -200,10 +200,10 @@ def keyword_of(prefix: bytes, text: str, start: int, end: int) -> str:
         image = text[start:end]
         if "=" in image:
             return image.split("=", 1)[0][9:].strip()
-    if head[8:10] == "= " or upper in _SPECIAL_KEYWORDS:
+    if upper in _SPECIAL_KEYWORDS:
         keyword = upper
     else:
-        eq = head.find("= ")
+        eq = head.find("= ")  # the first one: 'AB= = 5' is keyword AB
         if eq < 0:
             keyword = head[:KEYWORD_LENGTH].strip()  # commentary text: astropy keeps the case
         else:
@@ -536,7 +536,10 @@ def read_long_card(image: str) -> Row:
     for n in range(count):
         card = image[n * CARD_LENGTH : (n + 1) * CARD_LENGTH]
         if n == 0:
-            if card[:9].upper() == "HIERARCH " and "=" in card:
+            # Where astropy's Card._split puts the value of the first card.
+            if keyword == "CONTINUE":
+                vc = card.split(" ", 1)[1].strip() if " " in card else ""
+            elif card[:9].upper() == "HIERARCH " and "=" in card:
                 vc = card.split("=", 1)[1].strip()
             else:
                 vc = card[card.find("= ") + 2 :].strip()

@@ -91,6 +91,7 @@ NON_STANDARD = [
     ("KEY     = 'abc / note", "KEY", "'abc", "note", "unparsable value"),
     ("key     = 5", "KEY", 5, "", "lower-case keyword"),
     ("KEY= 5", "KEY", 5, "", "value indicator not in columns 9-10"),
+    ("AB= CD  = 5", "AB", "CD  = 5", "", "value indicator not in columns 9-10"),
     ("  KEY   = 5", "KEY", 5, "", "not left-justified"),
     ("KEY     = 1.2.3", "KEY", "1.2.3", "", "unparsable value"),
     ("KEY     = TRUE", "KEY", "TRUE", "", "unparsable value"),

@@ -334,3 +334,10 @@ def test_hierarch_prefix_is_never_cached() -> None:
     second = parse_header(cards("HIERARCH E 0 = 5").encode())
     assert first.cards[0].keyword == "HIERARCH"
     assert (second.cards[0].keyword, second["E 0"]) == ("E 0", 5)
+
+
+def test_long_string_starting_with_continue() -> None:
+    text = cards("CONTINUE  'ab&'", "CONTINUE  'cd'") + END
+    card = parse_header(text.encode()).cards[0]
+    assert (card.keyword, card.value) == ("CONTINUE", "abcd")
+    assert astropy_header(text)[0].value == "abcd"
