@@ -128,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     objects = ensure_survey(args.cache, plan_survey(args.objects, args.mix))
     objects_file = write_objects(benchlib.OUT_DIR / f"objects-{args.objects}.json", objects)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"{args.backend}-{args.objects}-{args.tool}"
+    mix = "-".join(f"{kind}{round(100 * weight)}" for kind, weight in args.mix.items())
+    stem = args.out / f"{args.backend}-{args.objects}-{mix}-{args.tool}"
     if args.backend == "http":
         server = start_http(args.cache / "files", args.delay)
         base_url, log_server, pids, stop = server.base_url, server, [server.pid], server.stop

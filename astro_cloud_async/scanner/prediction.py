@@ -1,29 +1,40 @@
-"""One layout predictor per folder of a scan.
+"""One layout predictor per kind of object in a scan: per folder and file-name pattern.
 
-The objects of one folder (an S3 prefix, a directory on a server) usually come from one
-instrument and share a layout; a scan over several surveys keeps one
-:class:`~astro_cloud_async.fits.predict.LayoutPredictor` per folder, the most recently used
-``max_folders`` of them, so the memory of a scan over millions of keys stays bounded.
+The objects of one folder (an S3 prefix, a directory on a server) whose names differ only in
+their digits (``tess2018206192942-s0001-1-1-0120-s_ffic.fits``: dates, sectors, cameras) usually
+come from one instrument and share a layout; a folder that mixes products (frames and catalogs)
+keeps a predictor for each name pattern, so one product's layout is never forced on another.
+The most recently used ``max_folders`` predictors are kept, so the memory of a scan over
+millions of keys stays bounded.
 """
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 
 from ..fits.predict import LayoutPredictor
 
-__all__ = ["FolderPredictors"]
+__all__ = ["FolderPredictors", "kind_of"]
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def kind_of(url: str) -> str:
+    """The folder of ``url`` and its file name with every run of digits replaced by ``#``."""
+    folder, _, name = url.rpartition("/")
+    return f"{folder}/{_DIGITS.sub('#', name)}"
 
 
 class FolderPredictors:
-    """Layout predictors keyed by the folder part of object URLs (least recently used out)."""
+    """Layout predictors keyed by :func:`kind_of` object URLs (least recently used out)."""
 
     def __init__(self, *, max_folders: int = 1024) -> None:
         self._by_folder: OrderedDict[str, LayoutPredictor] = OrderedDict()
         self._max = max_folders
 
     def for_url(self, url: str) -> LayoutPredictor:
-        folder = url.rsplit("/", 1)[0]
+        folder = kind_of(url)
         predictor = self._by_folder.get(folder)
         if predictor is None:
             predictor = self._by_folder[folder] = LayoutPredictor()

@@ -167,3 +167,18 @@ async def test_scan_counts_on_the_server(mixed_server: HTTPServer, tess20_urls: 
     walked = 2 * (10 + 8) * BLOCK
     predicted = 18 * (7 + 4) * BLOCK
     assert sum(e.bytes_sent for e in entries) == walked + predicted
+
+
+def test_kinds_of_objects_are_told_apart_by_folder_and_name_pattern() -> None:
+    from astro_cloud_async.scanner.prediction import FolderPredictors, kind_of
+
+    tess = "s3://b/s0001/tess2018206192942-s0001-1-1-0120-s_ffic.fits"
+    assert kind_of(tess) == kind_of("s3://b/s0001/tess2019010101010-s0009-4-4-0120-s_ffic.fits")
+    assert kind_of(tess) != kind_of("s3://b/s0001/catalog_0000_00001.fits")
+    assert kind_of(tess) != kind_of("s3://b/s0002/tess2018206192942-s0001-1-1-0120-s_ffic.fits")
+    predictors = FolderPredictors(max_folders=2)
+    first = predictors.for_url(tess)
+    assert predictors.for_url("s3://b/s0001/tess2020000000000-s0020-2-2-0120-s_ffic.fits") is first
+    predictors.for_url("s3://b/x/a1.fits")
+    predictors.for_url("s3://b/y/a1.fits")
+    assert len(predictors) == 2 and predictors.for_url(tess) is not first  # least recent out
