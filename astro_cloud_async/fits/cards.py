@@ -289,7 +289,7 @@ def read_fields(image: str, prefix: bytes, printable: bool) -> Fields:
 
 def read_card(image: str, printable: bool) -> Row:
     """Read one 80-character card; ``printable``: the caller checked it is printable ASCII."""
-    prefix = image[:10].encode("latin-1")
+    prefix = image[:10].encode("latin-1", "replace")  # a str card may hold any character
     keyword = keyword_of(prefix, image, 0, len(image))
     if printable and (prefix in _STANDARD or prefix in _TEXT):
         value, comment, problem = read_fields(image, prefix, printable)

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 from servers import AccessLogEntry, HTTPServer
 
 from . import BENCH_DIR, REPO
-from .servers import S3_KEY, S3_SECRET, process_tree_cpu
+from .backends import S3_KEY, S3_SECRET, process_tree_cpu
 from .survey import SurveyObject
 
 __all__ = ["PeerResult", "ServerCounts", "count_requests", "run_peer", "write_objects"]

@@ -1,4 +1,8 @@
-"""Markdown tables of peer results, the machine they came from, and the saved JSON."""
+"""Markdown tables of peer results, the machine they came from, and the saved JSON.
+
+Every report starts with the machine line (cores, CPU model, Python, date, load average),
+since on a shared machine a figure means little without the load it was measured under.
+"""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 from servers import HTTPServer, start_nginx, start_nginx_proxy
@@ -134,7 +135,8 @@ def _start_weed(data: Path, workdir: Path, extra: Sequence[str] = ()) -> tuple[S
     return retry_on_port_clash(attempt)
 
 
-def _client(endpoint: str):  # type: ignore[no-untyped-def]
+def _client(endpoint: str) -> Any:
+    """A plain botocore S3 client for set-up (bucket creation)."""
     import botocore.session
     from botocore.config import Config
 
@@ -167,7 +169,8 @@ def _wait_bucket(endpoint: str, process: ServerProcess, timeout: float = 90.0) -
             time.sleep(0.5)
 
 
-def _obstore(endpoint: str):  # type: ignore[no-untyped-def]
+def _obstore(endpoint: str) -> Any:
+    """An obstore S3 store on the bucket, for uploads."""
     from obstore.store import S3Store
 
     return S3Store(
