@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import benchlib
+from benchlib.backends import start_http
 from benchlib.measure import PeerResult, run_peer
 from benchlib.report import MiB, machine, machine_line, save_json
-from benchlib.backends import start_http
 from benchlib.survey import ensure_survey, plan_survey
 
 TARGET = 1.5

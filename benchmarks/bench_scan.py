@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import benchlib
+from benchlib.backends import start_http, start_s3
 from benchlib.measure import PeerResult, run_peer, write_objects
 from benchlib.report import machine, machine_line, peer_table, save_json
-from benchlib.backends import start_http, start_s3
 from benchlib.survey import DEFAULT_MIX, KINDS, SurveyObject, ensure_survey, parse_mix, plan_survey
 
 TESS_MAX_REQUESTS = 2

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import benchlib
+from benchlib.backends import start_http, start_s3
 from benchlib.measure import run_peer, write_objects
 from benchlib.report import machine, machine_line
-from benchlib.backends import start_http, start_s3
 from benchlib.survey import DEFAULT_MIX, ensure_survey, parse_mix, plan_survey
 
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>.*?)(?::(?P<line>\d+))?\)$")

@@ -238,11 +238,13 @@ def _top_self_times(session: Any, limit: int = 40) -> list[dict[str, Any]]:
     stack = [root] if root is not None else []
     while stack:
         frame = stack.pop()
+        stack.extend(frame.children)
+        if (frame.function or "").startswith("["):  # pyinstrument's synthetic frames
+            continue
         key = (frame.function or "?", f"{frame.file_path_short}:{frame.line_no}")
         entry = totals.setdefault(key, [0.0, 0.0])
         entry[0] += frame.total_self_time
         entry[1] += frame.time
-        stack.extend(frame.children)
     ranked = sorted(totals.items(), key=lambda kv: kv[1][0], reverse=True)[:limit]
     return [
         {"function": f, "where": w, "self_s": round(s, 4), "total_s": round(t, 4)}
