@@ -38,7 +38,8 @@ class Options:
     next_read: int = 8 * BLOCK
     """Size of a read after jumping over data to the next header."""
     predict_layout: bool = True
-    """Once objects of a folder share a layout, fetch the next one's headers all at once."""
+    """Fetch headers at predicted offsets all at once: the next object's, once objects of its
+    kind share a layout, and an object's remaining extensions, once two in a row share a shape."""
 
     # Retries and time-outs
     retries: int = 5

@@ -7,12 +7,15 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+from astropy.io import fits
 from servers import HTTPServer, start_nginx
 
 from astro_cloud_async import HDURecord, ObjectFailed, scan
 from astro_cloud_async.fits.layout import BLOCK
 from astro_cloud_async.fits.predict import LayoutPredictor
+from astro_cloud_async.fits.walker import walk_file
 from astro_cloud_async.options import Options
 from astro_cloud_async.pool import RangePool
 from astro_cloud_async.samples import (
@@ -130,7 +133,7 @@ class _Counting:
     ("write", "walking_rounds"),
     [
         (lambda p, i: write_tess_ffi_like(p, seed=i), 2),
-        (lambda p, i: write_mosaic_like(p, seed=i, n_ccds=60), 60),
+        (lambda p, i: write_mosaic_like(p, seed=i, n_ccds=60), 4),  # then the CCDs at a stride
     ],
     ids=["tess", "mosaic"],
 )
@@ -182,3 +185,34 @@ def test_kinds_of_objects_are_told_apart_by_folder_and_name_pattern() -> None:
     predictors.for_url("s3://b/x/a1.fits")
     predictors.for_url("s3://b/y/a1.fits")
     assert len(predictors) == 2 and predictors.for_url(tess) is not first  # least recent out
+
+
+async def test_repeated_extensions_are_fetched_together(tmp_path: Path) -> None:
+    """A mosaic's 60 CCD headers at one stride: a few round trips, not sixty, same records."""
+    path = write_mosaic_like(tmp_path / "m.fits", seed=3, n_ccds=60)
+    options = Options()
+    async with LocalStore(options) as store:
+        counting = _Counting(RangePool(options))
+        outcome = await walk_object(counting, store, str(path), options)
+        walked = _Counting(RangePool(options))
+        plain = Options(predict_layout=False)
+        assert isinstance(await walk_object(walked, store, str(path), plain), tuple)
+    assert isinstance(outcome, tuple)
+    assert counting.rounds == 4 and walked.rounds == 60
+    expected = [(h.header_offset, h.data_offset, h.data_size) for h in walk_file(path)]
+    assert [(r.header_offset, r.data_offset, r.data_size) for r in outcome] == expected
+
+
+async def test_a_broken_stride_falls_back_to_walking(tmp_path: Path) -> None:
+    """Extensions of one shape, then others: the records are still the walk's."""
+    hdus: list[fits.PrimaryHDU | fits.ImageHDU] = [fits.PrimaryHDU()]
+    hdus += [fits.ImageHDU(np.zeros((64, 64), ">i2")) for _ in range(5)]
+    hdus += [fits.ImageHDU(np.zeros((8, 8 + i), ">f4")) for i in range(4)]
+    path = tmp_path / "broken.fits"
+    fits.HDUList(hdus).writeto(path)
+    options = Options(first_read=BLOCK, next_read=BLOCK)
+    async with LocalStore(options) as store:
+        outcome = await walk_object(RangePool(options), store, str(path), options)
+    assert isinstance(outcome, tuple)
+    expected = [(h.header_offset, h.data_offset, h.data_size) for h in walk_file(path)]
+    assert [(r.header_offset, r.data_offset, r.data_size) for r in outcome] == expected
