@@ -20,7 +20,7 @@ from ..errors import AstroCloudError, redact_url
 from ..fits.cards import Card
 from ..records import HDURecord
 from .options import add_option_flags, options_from_args
-from .reading import read_objects
+from .reading import print_failure, read_objects
 
 __all__ = ["add_parser", "format_headers", "run", "select_cards", "select_hdus"]
 
@@ -161,15 +161,12 @@ def run(args: argparse.Namespace) -> int:
         zip(args.urls, read_objects(args.urls, options), strict=True)
     ):
         if isinstance(outcome, AstroCloudError):
-            print(
-                f"error: {redact_url(url)}: {type(outcome).__name__}: {outcome}",
-                file=sys.stderr,
-            )
+            print_failure(url, outcome)
             status = 1
             continue
         selected, missing = select_hdus(outcome, args.hdu)
         for label in missing:
-            print(f"warning: {url}: extension {label} not found", file=sys.stderr)
+            print(f"warning: {redact_url(url)}: extension {label} not found", file=sys.stderr)
             status = 1
         if args.json:
             documents.append(_as_json(url, selected, args.keyword))

@@ -16,10 +16,10 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..errors import AstroCloudError, redact_url
+from ..errors import AstroCloudError
 from ..records import HDURecord
 from .options import add_option_flags, options_from_args
-from .reading import read_objects
+from .reading import print_failure, read_objects
 
 __all__ = ["HDUSummary", "add_parser", "format_info", "run", "summarize"]
 
@@ -200,10 +200,7 @@ def run(args: argparse.Namespace) -> int:
         zip(args.urls, read_objects(args.urls, options), strict=True)
     ):
         if isinstance(outcome, AstroCloudError):
-            print(
-                f"error: {redact_url(url)}: {type(outcome).__name__}: {outcome}",
-                file=sys.stderr,
-            )
+            print_failure(url, outcome)
             status = 1
             continue
         rows = [summarize(r) for r in outcome]

@@ -8,9 +8,10 @@ the others.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Sequence
 
-from ..errors import AstroCloudError
+from ..errors import AstroCloudError, redact_url
 from ..options import Options
 from ..records import HDURecord
 
@@ -36,3 +37,8 @@ async def _read_all(urls: Sequence[str], options: Options) -> list[Outcome]:
 def read_objects(urls: Sequence[str], options: Options) -> list[Outcome]:
     """The records of each object at ``urls``, or the error it gave, in order."""
     return asyncio.run(_read_all(urls, options))
+
+
+def print_failure(url: str, error: AstroCloudError) -> None:
+    """Say on stderr that ``url`` could not be read (secrets removed from the URL)."""
+    print(f"error: {redact_url(url)}: {type(error).__name__}: {error}", file=sys.stderr)
