@@ -46,7 +46,7 @@ __all__ = ["Header", "find_end", "parse_header"]
 _LIST_KEYWORDS = COMMENTARY_KEYWORDS | {"END"}
 _KEYWORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _PRINTABLE = bytes(range(0x20, 0x7F))
-_END_CARD_BYTES = END_CARD.encode("ascii")
+_END_SPACES = END_CARD[3:].encode("ascii")
 _PREFIX_STRUCTS: dict[int, struct.Struct] = {}
 
 
@@ -77,18 +77,6 @@ def _find_card(buf: bytes | bytearray, card: bytes, start: int, stop: int) -> in
         pos = i - misalign + CARD_LENGTH
 
 
-def _find_damaged_end(buf: bytes | bytearray, start: int, stop: int) -> int:
-    """The first END card, exact or damaged (see ``cards.is_end_card``), or -1."""
-    pos = start
-    while True:
-        i = _find_card(buf, b"END", pos, stop)
-        if i < 0:
-            return -1
-        if i + 3 >= stop or buf[i + 3] not in _KEYWORD_BYTES:
-            return i
-        pos = i + CARD_LENGTH
-
-
 def find_end(buf: bytes | bytearray, start: int = 0, stop: int | None = None) -> int:
     """Offset of the END card of the header at ``buf[start:stop]``, or -1 if it has none.
 
@@ -99,12 +87,20 @@ def find_end(buf: bytes | bytearray, start: int = 0, stop: int | None = None) ->
     ASCII comes first (the fast reader decodes whole blocks).
     """
     stop = len(buf) if stop is None else stop
-    exact = _find_card(buf, _END_CARD_BYTES, start, stop)
-    damaged = _find_damaged_end(buf, start, stop if exact < 0 else exact)
-    if damaged < 0 or exact < 0:
-        return exact if damaged < 0 else damaged
-    blocks_read = min(start + padded(exact + CARD_LENGTH - start), stop)
-    return exact if buf[start:blocks_read].isascii() else damaged
+    damaged = -1
+    pos = start
+    while True:
+        i = _find_card(buf, b"END", pos, stop)
+        if i < 0:
+            return damaged
+        if buf[i + 3 : i + CARD_LENGTH] == _END_SPACES and i + CARD_LENGTH <= stop:
+            if damaged < 0:
+                return i
+            blocks_read = min(start + padded(i + CARD_LENGTH - start), stop)
+            return i if buf[start:blocks_read].isascii() else damaged
+        if damaged < 0 and (i + 3 >= stop or buf[i + 3] not in _KEYWORD_BYTES):
+            damaged = i
+        pos = i + CARD_LENGTH
 
 
 def _continued(body: bytes) -> set[int]:
@@ -176,16 +172,19 @@ class Header(Mapping[str, object]):
             body += b" " * (CARD_LENGTH - len(body) % CARD_LENGTH)
         self._text = text = body.decode("latin-1")
         self._printable = not body.translate(None, _PRINTABLE)
-        prefixes = _prefixes(body)
-        long: set[int] = set()
-        if b"CONTINUE" in body and (joined := _continued(body)):
+        prefixes: tuple[bytes, ...] | list[bytes] = _prefixes(body)
+        bounds: range | list[int] = range(0, len(text) + 1, CARD_LENGTH)
+        long: list[int] = []
+        joined = _continued(body)
+        if joined:
             # A long string is one card: its CONTINUE cards are not cards of their own.
-            starts = [j for j in range(len(prefixes)) if j not in joined]
-            long = {n for n, j in enumerate(starts) if j + 1 in joined}
-            prefixes = tuple([prefixes[j] for j in starts])
-            self._bounds: range | list[int] = [j * CARD_LENGTH for j in starts] + [len(text)]
-        else:
-            self._bounds = range(0, len(text) + 1, CARD_LENGTH)
+            # (Copies and a few deletions: headers have many cards and few CONTINUEs.)
+            prefixes, bounds = list(prefixes), list(bounds)
+            for j in sorted(joined, reverse=True):
+                del prefixes[j], bounds[j]
+            ordered = sorted(joined)
+            long = [j - 1 - n for n, j in enumerate(ordered) if j - 1 not in joined]
+        self._bounds = bounds
         keywords: list[str | None] = list(map(_KEYWORDS.get, prefixes))
         if None in keywords:
             bounds = self._bounds
@@ -195,7 +194,9 @@ class Header(Mapping[str, object]):
         self._keywords: list[str] = keywords  # type: ignore[assignment]
         if long:
             # No fast reader takes an empty prefix: long strings go to their own reader.
-            prefixes = tuple([b"" if j in long else p for j, p in enumerate(prefixes)])
+            prefixes = list(prefixes)
+            for j in long:
+                prefixes[j] = b""
         self._prefixes = prefixes
         self._rows: list[Fields | None] = [None] * len(keywords)
         self._index: dict[str, int] | None = None

@@ -160,6 +160,15 @@ def test_astropy_string_bug_is_not_copied() -> None:
     assert (astropy_card(image).value, astropy_card(image).comment) == ("a'", "b' / c")
 
 
+def test_astropy_empty_string_bug_is_not_copied() -> None:
+    # astropy's regex tries "one or more characters" before "empty", so an empty string
+    # followed by a quoted comment becomes a string running up to the last quote.
+    image = "KEY     = '' / it is 'quoted'"
+    card = parse_card(image)
+    assert (card.value, card.comment, card.problem) == ("", "it is 'quoted'", None)
+    assert astropy_card(image).value == "' / it is 'quoted"
+
+
 def test_record_valued_card_is_a_plain_string_card() -> None:
     card = parse_card("DP1     = 'AXIS.1: 1' / distortion")
     assert (card.keyword, card.value, card.comment, card.problem) == (
