@@ -150,8 +150,30 @@ Outcome = tuple[HDURecord, ...] | ObjectFailed
 """One whole object: all its records, or its failure."""
 
 
-def _starts_object(group: list[HDURecord], record: HDURecord) -> bool:
-    return bool(group) and (record.url != group[0].url or record.index <= group[-1].index)
+class _Grouper:
+    """Whole objects out of a scan's items, one item at a time (shared by the two forms)."""
+
+    def __init__(self) -> None:
+        self.group: list[HDURecord] = []
+
+    def take(self, item: HDURecord | ObjectFailed) -> list[Outcome]:
+        """The objects ``item`` completes (the group before it, the failure itself)."""
+        done: list[Outcome] = []
+        group = self.group
+        if isinstance(item, ObjectFailed) or (
+            group and (item.url != group[0].url or item.index <= group[-1].index)
+        ):
+            if group:
+                done.append(tuple(group))
+            self.group = group = []
+        if isinstance(item, ObjectFailed):
+            done.append(item)
+        else:
+            group.append(item)
+        return done
+
+    def finish(self) -> list[Outcome]:
+        return [tuple(self.group)] if self.group else []
 
 
 def group_objects(results: Iterable[HDURecord | ObjectFailed]) -> Iterator[Outcome]:
@@ -160,40 +182,22 @@ def group_objects(results: Iterable[HDURecord | ObjectFailed]) -> Iterator[Outco
     A scan yields the records of one object together, so an object is complete when a record
     of another object (or a failure, or the end) follows.
     """
-    group: list[HDURecord] = []
+    grouper = _Grouper()
     for item in results:
-        if isinstance(item, ObjectFailed):
-            if group:
-                yield tuple(group)
-                group = []
-            yield item
-            continue
-        if _starts_object(group, item):
-            yield tuple(group)
-            group = []
-        group.append(item)
-    if group:
-        yield tuple(group)
+        yield from grouper.take(item)
+    yield from grouper.finish()
 
 
 async def agroup_objects(
     results: AsyncIterable[HDURecord | ObjectFailed],
 ) -> AsyncGenerator[Outcome, None]:
     """:func:`group_objects` over an async iterable, such as ``Client.scan(...)``."""
-    group: list[HDURecord] = []
+    grouper = _Grouper()
     async for item in results:
-        if isinstance(item, ObjectFailed):
-            if group:
-                yield tuple(group)
-                group = []
-            yield item
-            continue
-        if _starts_object(group, item):
-            yield tuple(group)
-            group = []
-        group.append(item)
-    if group:
-        yield tuple(group)
+        for outcome in grouper.take(item):
+            yield outcome
+    for outcome in grouper.finish():
+        yield outcome
 
 
 class KeywordColumns:
