@@ -20,16 +20,16 @@ from contextlib import AsyncExitStack, suppress
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .errors import AstroCloudError
+from .errors import AstroCloudError, ConfigurationError
 from .options import Options
-from .pool import RangePool
+from .pool.range_pool import RangePool
+from .pool.stats import PoolStats
 from .records import HDURecord, ObjectFailed, ScanResult
 from .scanner.engine import ScanCounts, run_scan
-from .scanner.sources import Sources, source_str
+from .scanner.sources import Sources, expand, source_str
 from .scanner.walk import walk_object
-from .stats import PoolStats
-from .stores.base import RangeResult
-from .stores.resolve import Stores
+from .stores.base import RangeResult, SourceKind, Store
+from .stores.registry import Stores
 
 if TYPE_CHECKING:
     import aiohttp
@@ -135,18 +135,26 @@ class Client:
         self._scans.add(running)
         return running
 
-    def expand(self, source: str) -> AsyncIterator[str]:
-        """The object URLs a source names (prefixes and folders listed), streamed."""
-        return self._open_stores().expand(source_str(source))
+    def expand(self, source: str | os.PathLike[str]) -> AsyncIterator[str]:
+        """The object URLs a source names (prefixes and folders listed through the pool,
+        filtered by the ``suffixes`` option), streamed."""
+        name = source_str(source)
+        return expand(self._pool, self._store(name), name, self.options.suffixes)
+
+    def _store(self, url: str) -> Store:
+        try:
+            return self._open_stores().for_url(url)
+        except AstroCloudError as err:
+            raise err.with_url(url) from None
 
     async def read_headers(self, url: str | os.PathLike[str]) -> list[HDURecord]:
         """All the HDU records of one object; raises its typed error if it cannot be walked."""
-        stores = self._open_stores()
         name = source_str(url)
-        try:
-            store = stores.for_url(name)
-        except AstroCloudError as err:
-            raise err.with_url(name) from None
+        store = self._store(name)
+        if store.source_kind(name) is SourceKind.PREFIX:
+            raise ConfigurationError(
+                "a folder or prefix, not an object: scan() reads the objects under it", url=name
+            )
         self._counts.in_flight += 1
         try:
             outcome = await walk_object(self._pool, store, name, self.options)
@@ -161,11 +169,7 @@ class Client:
     ) -> RangeResult:
         """Bytes ``[start, end)`` of the object at ``url``, through the shared pool (bounded,
         retried, counted in :attr:`stats`); ``if_match`` pins the object's version."""
-        try:
-            store = self._open_stores().for_url(url)
-        except AstroCloudError as err:
-            raise err.with_url(url) from None
-        return await self._pool.fetch(store, url, start, end, if_match=if_match)
+        return await self._pool.fetch(self._store(url), url, start, end, if_match=if_match)
 
     # --- state -----------------------------------------------------------------------------
 

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import AccessDeniedError, ConfigurationError
-from .stores.s3urls import parse_s3_https
-from .stores.sigv4 import UNSIGNED_PAYLOAD, Credentials, SigV4Signer, canonical_query
-from .stores.sigv4 import uri_encode_path as _uri_encode_path
+from .stores.s3.sigv4 import UNSIGNED_PAYLOAD, Credentials, SigV4Signer, canonical_query
+from .stores.s3.sigv4 import uri_encode_path as _uri_encode_path
+from .stores.s3.urls import parse_s3_https
 from .sync import read_headers
 
 if TYPE_CHECKING:

@@ -14,10 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigurationError
+from .fits.layout import BLOCK
+from .fits.walker import (
+    DEFAULT_FIRST_READ,
+    DEFAULT_MAX_HDUS,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_NEXT_READ,
+)
 
 __all__ = ["BLOCK", "Options"]
-
-BLOCK = 2880
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +38,9 @@ class Options:
     """Objects being walked at once; default: ``concurrency``."""
 
     # Read strategy
-    first_read: int = 10 * BLOCK
+    first_read: int = DEFAULT_FIRST_READ
     """Size of the first read of an object (a TESS FFI's primary and first image header)."""
-    next_read: int = 8 * BLOCK
+    next_read: int = DEFAULT_NEXT_READ
     """Size of a read after jumping over data to the next header."""
     predict_layout: bool = True
     """Fetch headers at predicted offsets all at once: the next object's, once objects of its
@@ -70,9 +75,9 @@ class Options:
     """Keep only listed keys ending in one of these (e.g. ``(".fits", ".fits.fz")``)."""
 
     # Bounds
-    max_header_bytes: int = 4096 * BLOCK
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     """An object with no END card within this many header bytes is an error."""
-    max_hdus: int = 100_000
+    max_hdus: int = DEFAULT_MAX_HDUS
 
     def __post_init__(self) -> None:
         for name in ("concurrency", "connections_per_host", "first_read", "next_read"):

@@ -28,11 +28,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from benchlib.botocore_get import BotocoreReader
+
 from astro_cloud_async.options import BLOCK, Options
 from astro_cloud_async.stores.base import RangeReader
 from astro_cloud_async.stores.http import HTTPStore
 from astro_cloud_async.stores.local import LocalStore
-from astro_cloud_async.stores.s3 import S3Store, S3Transport
+from astro_cloud_async.stores.s3 import S3Store
 
 TESTS = str(Path(__file__).resolve().parent.parent / "tests")
 
@@ -124,21 +126,21 @@ async def run(args: argparse.Namespace) -> None:
             options, endpoint_url=endpoint, anon=args.anon, region=args.region
         )
         with environment(env):
-            for transport, label in (
-                (S3Transport.AIOHTTP, "S3 (SigV4 signer over aiohttp), SeaweedFS"),
-                (S3Transport.AIOBOTOCORE, "S3 (aiobotocore GetObject), SeaweedFS"),
-            ):
-                async with S3Store(s3_options, transport=transport) as store:
-                    report(label, await measure(store, s3_url, n, k, s3_size))
+            async with S3Store(s3_options) as store:
+                label = "S3 (SigV4 signer over aiohttp), SeaweedFS"
+                report(label, await measure(store, s3_url, n, k, s3_size))
+            async with BotocoreReader(s3_options) as reader:
+                label = "S3 (aiobotocore GetObject), SeaweedFS"
+                report(label, await measure(reader, s3_url, n, k, s3_size))
             if nginx_base is not None:
                 same = Options.from_kwargs(options, endpoint_url=nginx_base)
-                for transport, label in (
-                    (S3Transport.AIOHTTP, "S3 (SigV4 signer over aiohttp), nginx"),
-                    (S3Transport.AIOBOTOCORE, "S3 (aiobotocore GetObject), nginx"),
-                ):
-                    async with S3Store(same, transport=transport) as store:
-                        url = "s3://bucket/object.bin"
-                        report(label, await measure(store, url, n, k, size))
+                url = "s3://bucket/object.bin"
+                async with S3Store(same) as store:
+                    label = "S3 (SigV4 signer over aiohttp), nginx"
+                    report(label, await measure(store, url, n, k, size))
+                async with BotocoreReader(same) as reader:
+                    label = "S3 (aiobotocore GetObject), nginx"
+                    report(label, await measure(reader, url, n, k, size))
 
         for threads, label in ((False, "local (pread inline)"), (True, "local (pread, thread)")):
             async with LocalStore(options, threads=threads) as store:

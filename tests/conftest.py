@@ -8,16 +8,17 @@ fails under CI (``CI=true``), where everything must run.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from servers import HTTPServer, start_apache, start_caddy, start_nginx
 from servers.availability import start_or_skip
+from servers.faults import FaultServer
 from servers.s3data import ManyKeys, copy_objects, load_many_keys, upload_folder
 from servers.seaweedfs import S3Server, start_seaweedfs
 
-from astro_cloud_async.samples import write_test_corpus
+from astro_cloud_async.demo.survey import write_test_corpus
 
 SERVER_FIXTURES = frozenset(
     {
@@ -124,3 +125,14 @@ def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
     for name, value in s3_server.env().items():
         monkeypatch.setenv(name, value)
     return s3_server
+
+
+@pytest.fixture
+async def faults() -> AsyncIterator[FaultServer]:
+    """A small server of the tests' own that answers with faults no real server produces."""
+    server = FaultServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

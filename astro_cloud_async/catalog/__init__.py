@@ -20,51 +20,64 @@ Most callers use :func:`write_catalog` (a whole scan's output at once) or
 
 from __future__ import annotations
 
-from .columns import FIXED_COLUMNS, HEADER_COLUMN, ColumnType
-from .failures import FailureEntry, FailureLog, failures_path
-from .resume import catalog_format, completed_urls, url_key
-from .rows import (
-    ALL,
-    DEFAULT_KEYWORDS,
-    agroup_objects,
-    group_objects,
-    normalize_keywords,
-    object_rows,
-)
-from .tables import arrow_to_astropy, read_catalog, to_arrow, to_astropy
-from .writers import (
-    CatalogWriter,
-    CSVWriter,
-    JSONLinesWriter,
-    ParquetWriter,
-    open_catalog,
-    write_catalog,
-)
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "ALL",
-    "DEFAULT_KEYWORDS",
-    "FIXED_COLUMNS",
-    "HEADER_COLUMN",
-    "CSVWriter",
-    "CatalogWriter",
-    "ColumnType",
-    "FailureEntry",
-    "FailureLog",
-    "JSONLinesWriter",
-    "ParquetWriter",
-    "agroup_objects",
-    "arrow_to_astropy",
-    "catalog_format",
-    "completed_urls",
-    "failures_path",
-    "group_objects",
-    "normalize_keywords",
-    "object_rows",
-    "open_catalog",
-    "read_catalog",
-    "to_arrow",
-    "to_astropy",
-    "url_key",
-    "write_catalog",
-]
+from .._lazy import attach
+
+if TYPE_CHECKING:
+    from .columns import FIXED_COLUMNS as FIXED_COLUMNS
+    from .columns import HEADER_COLUMN as HEADER_COLUMN
+    from .columns import ColumnType as ColumnType
+    from .failures import FailureEntry as FailureEntry
+    from .failures import FailureLog as FailureLog
+    from .failures import failures_path as failures_path
+    from .resume import catalog_format as catalog_format
+    from .resume import completed_urls as completed_urls
+    from .resume import url_key as url_key
+    from .rows import ALL as ALL
+    from .rows import DEFAULT_KEYWORDS as DEFAULT_KEYWORDS
+    from .rows import agroup_objects as agroup_objects
+    from .rows import group_objects as group_objects
+    from .rows import normalize_keywords as normalize_keywords
+    from .rows import object_rows as object_rows
+    from .tables import arrow_to_astropy as arrow_to_astropy
+    from .tables import read_catalog as read_catalog
+    from .tables import to_arrow as to_arrow
+    from .tables import to_astropy as to_astropy
+    from .writers import CatalogWriter as CatalogWriter
+    from .writers import CSVWriter as CSVWriter
+    from .writers import JSONLinesWriter as JSONLinesWriter
+    from .writers import ParquetWriter as ParquetWriter
+    from .writers import open_catalog as open_catalog
+    from .writers import write_catalog as write_catalog
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "ALL": ".rows",
+        "CSVWriter": ".writers",
+        "CatalogWriter": ".writers",
+        "ColumnType": ".columns",
+        "DEFAULT_KEYWORDS": ".rows",
+        "FIXED_COLUMNS": ".columns",
+        "FailureEntry": ".failures",
+        "FailureLog": ".failures",
+        "HEADER_COLUMN": ".columns",
+        "JSONLinesWriter": ".writers",
+        "ParquetWriter": ".writers",
+        "agroup_objects": ".rows",
+        "arrow_to_astropy": ".tables",
+        "catalog_format": ".resume",
+        "completed_urls": ".resume",
+        "failures_path": ".failures",
+        "group_objects": ".rows",
+        "normalize_keywords": ".rows",
+        "object_rows": ".rows",
+        "open_catalog": ".writers",
+        "read_catalog": ".tables",
+        "to_arrow": ".tables",
+        "to_astropy": ".tables",
+        "url_key": ".resume",
+        "write_catalog": ".writers",
+    },
+)

@@ -16,9 +16,16 @@ __all__ = [
     "atomic_write",
     "durable_append",
     "fsync_directory",
+    "part_name",
     "temp_path",
     "truncate_partial_line",
 ]
+
+
+def part_name(run: int, index: int) -> str:
+    """The file name of part ``index`` of run ``run`` of a Parquet catalog (a dataset
+    directory): runs sort by start time, parts by their order within a run."""
+    return f"part-{run:016x}-{index:06d}.parquet"
 
 
 def temp_path(path: Path) -> Path:

@@ -34,7 +34,7 @@ from ..errors import ConfigurationError
 from ..records import HDURecord, ObjectFailed
 from .columns import FIXED_COLUMNS, HEADER_COLUMN, ColumnType, value_to_text
 from .failures import FailureEntry, FailureLog, failures_path
-from .files import atomic_write, durable_append, fsync_directory, temp_path
+from .files import atomic_write, durable_append, fsync_directory, part_name, temp_path
 from .resume import (
     CSV_FIELD_LIMIT,
     catalog_format,
@@ -218,7 +218,7 @@ class ParquetWriter(CatalogWriter):
             present = {k for row in rows for k in row}
             names = [n for n in names if n in present]
         table = rows_to_arrow(rows, KeywordColumns.batch_types(names, rows), final=False)
-        target = self.path / f"part-{self._run:016x}-{self._seq:06d}.parquet"
+        target = self.path / part_name(self._run, self._seq)
         self._seq += 1
         _write_parquet_atomic(pq, table, target, self.compression)
 

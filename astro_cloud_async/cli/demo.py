@@ -10,29 +10,28 @@ the files, and a few rows of the catalog.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
+from .. import catalog, demo, indexing
 from ..catalog.rows import normalize_keywords
-from ..demo_server import check_range_support, serve_directory
+from ..indexing.result import format_bytes, format_duration
 from ..options import Options
-from .index import IndexJob, IndexResult, index
-from .progress import Progress, format_bytes, format_duration
+from .progress import Progress
 
-__all__ = ["add_parser", "run", "run_demo"]
+__all__ = ["configure", "run", "run_demo"]
 
 _SHOWN_COLUMNS = ("url", "hdu", "extname", "NAXIS1", "NAXIS2", "data_offset", "data_size")
 
 
-def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "demo",
-        help="index a sample survey served over HTTP on this machine (no account needed)",
-        description="Write a sample survey of realistic FITS files, serve it over HTTP with "
-        "Range on 127.0.0.1, index it into a catalog and show what was fetched.",
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``demo`` to its parser."""
+    p.description = (
+        "Write a sample survey of realistic FITS files, serve it over HTTP with "
+        "Range on 127.0.0.1, index it into a catalog and show what was fetched."
     )
     p.add_argument("--dir", type=Path, help="where to write the files (default: a new temp dir)")
     p.add_argument(
@@ -51,41 +50,28 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(run=run)
 
 
-def _default_output(directory: Path) -> Path:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        return directory / "catalog.jsonl"
-    return directory / "catalog.parquet"
-
-
 async def run_demo(
     directory: Path, files: list[Path], output: Path, args: argparse.Namespace
-) -> tuple[IndexResult, int, str]:
+) -> tuple[indexing.IndexResult, int, str]:
     """Serve ``files`` and index them into ``output``; return the result, the requests the
     server answered, and its base URL."""
-    async with serve_directory(directory) as server:
-        await check_range_support(server.url(files[0]))
+    async with demo.serve_directory(directory) as server:
+        await demo.check_range_support(server.url(files[0]))
         checked = server.count()
-        job = IndexJob(
+        job = indexing.IndexJob(
             output=output,
             sources=[server.url(f) for f in files],
             keywords=normalize_keywords(args.keywords),
             options=Options(concurrency=32),
             overwrite=True,
-            progress=Progress.wanted(args.no_progress),
         )
-        result = await index(job)
+        with Progress(enabled=Progress.wanted(args.no_progress)) as progress:
+            result = await indexing.index(job, reporter=progress)
         return result, server.count() - checked, server.base_url
 
 
 def _show_rows(output: Path, limit: int) -> None:
-    try:
-        from ..catalog.tables import read_catalog
-
-        table = read_catalog(output)
-    except ImportError:
-        return
+    table = catalog.read_catalog(output)
     columns = [c for c in _SHOWN_COLUMNS if c in table.column_names]
     rows = table.select(columns).slice(0, limit).to_pylist()
     if not rows:
@@ -108,16 +94,14 @@ def _short(text: str, width: int = 48) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-
-    from ..samples import write_survey
-
     directory = args.dir or Path(tempfile.mkdtemp(prefix="astro-cloud-async-demo-"))
     directory.mkdir(parents=True, exist_ok=True)
     survey = directory / "survey"
-    output = args.output or _default_output(directory)
+    output = args.output or directory / "catalog.parquet"
     started = time.monotonic()
-    files = write_survey(survey, n_tess=args.n_tess, n_mosaic=args.n_mosaic, n_table=args.n_table)
+    files = demo.write_survey(
+        survey, n_tess=args.n_tess, n_mosaic=args.n_mosaic, n_table=args.n_table
+    )
     if not files:
         print("nothing to index: every --n-* is 0", file=sys.stderr)
         return 2

@@ -22,15 +22,14 @@ from ..records import HDURecord
 from .options import add_option_flags, options_from_args
 from .reading import print_failure, read_objects
 
-__all__ = ["add_parser", "format_headers", "run", "select_cards", "select_hdus"]
+__all__ = ["configure", "format_headers", "run", "select_cards", "select_hdus"]
 
 
-def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "headers",
-        help="print the headers of FITS objects (like fitsheader)",
-        description="Print the headers of FITS objects, local or remote, like astropy's "
-        "fitsheader, reading only the header blocks.",
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``headers`` to its parser."""
+    p.description = (
+        "Print the headers of FITS objects, local or remote, like astropy's "
+        "fitsheader, reading only the header blocks."
     )
     p.add_argument("urls", nargs="+", metavar="URL", help="object URL or local path")
     p.add_argument(

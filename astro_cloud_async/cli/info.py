@@ -21,7 +21,7 @@ from ..records import HDURecord
 from .options import add_option_flags, options_from_args
 from .reading import print_failure, read_objects
 
-__all__ = ["HDUSummary", "add_parser", "format_info", "run", "summarize"]
+__all__ = ["HDUSummary", "configure", "format_info", "run", "summarize"]
 
 _BITPIX = {8: "uint8", 16: "int16", 32: "int32", 64: "int64", -32: "float32", -64: "float64"}
 
@@ -180,12 +180,9 @@ def format_info(url: str, rows: list[HDUSummary]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "info",
-        help="summarise the HDUs of FITS objects (like astropy.io.fits.info)",
-        description="An HDU table like astropy.io.fits.info(), with where each HDU lies.",
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``info`` to its parser."""
+    p.description = "An HDU table like astropy.io.fits.info(), with where each HDU lies."
     p.add_argument("urls", nargs="+", metavar="URL", help="object URL or local path")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_option_flags(p)

@@ -11,9 +11,12 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+import astro_cloud_async as aca
+
 from ..errors import AstroCloudError, redact_url
 from ..options import Options
 from ..records import HDURecord
+from ..tasks import gather_all
 
 __all__ = ["read_objects"]
 
@@ -21,9 +24,7 @@ Outcome = list[HDURecord] | AstroCloudError
 
 
 async def _read_all(urls: Sequence[str], options: Options) -> list[Outcome]:
-    from ..client import Client
-
-    async with Client(options) as client:
+    async with aca.Client(options) as client:
 
         async def one(url: str) -> Outcome:
             try:
@@ -31,7 +32,7 @@ async def _read_all(urls: Sequence[str], options: Options) -> list[Outcome]:
             except AstroCloudError as err:
                 return err
 
-        return list(await asyncio.gather(*(one(u) for u in urls)))
+        return await gather_all(one(u) for u in urls)
 
 
 def read_objects(urls: Sequence[str], options: Options) -> list[Outcome]:

@@ -7,11 +7,10 @@ reaches the output like any other failure. A partition is a small frozen value (
 failures as plain strings) that pickles cheaply into the task graph.
 
 Inside a worker, :func:`scan_partition` runs one ordinary scan of its URLs on an event loop of
-its own (``asyncio.run`` in the worker's thread; in a fresh thread if that thread already runs
-a loop) and turns whole objects into catalog rows with :mod:`astro_cloud_async.catalog.rows`,
-so rows are made by the same code as in a single process. Objects come back in the order of
-the partition's URLs, whatever order they completed in, so a partition's output is
-deterministic.
+its own (through :func:`~astro_cloud_async.tasks.run_sync`) and turns whole objects into
+catalog rows with :mod:`astro_cloud_async.catalog.rows`, so rows are made by the same code as
+in a single process. Objects come back in the order of the partition's URLs, whatever order
+they completed in, so a partition's output is deterministic.
 
 Secrets: the options sent to workers carry no HTTP headers or auth (a task graph is pickled in
 plain text and may be logged or shown); workers add headers from the JSON object in their own
@@ -21,22 +20,23 @@ worker's own credential chain (environment, profile, instance role).
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import dataclasses
 import json
 import os
-from collections.abc import Collection, Coroutine, Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from ..catalog.failures import FailureEntry
 from ..catalog.resume import url_key
 from ..catalog.rows import Keywords, group_objects, object_rows
+from ..client import Client
 from ..errors import AstroCloudError, ConfigurationError, redact_url
 from ..options import Options
-from ..records import HDURecord, ObjectFailed
+from ..pool.stats import StatsSnapshot
+from ..records import HDURecord, ObjectFailed, ScanResult
 from ..scanner.sources import Sources, iter_sources
+from ..tasks import run_sync
 
 __all__ = [
     "HEADERS_ENV",
@@ -46,15 +46,12 @@ __all__ = [
     "failure_entry",
     "list_partitions",
     "options_for_workers",
-    "run_coroutine",
     "scan_partition",
     "worker_options",
 ]
 
 HEADERS_ENV = "ASTRO_CLOUD_ASYNC_HTTP_HEADERS"
 """Environment variable read by workers: a JSON object of extra HTTP request headers."""
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,24 +129,9 @@ def worker_options(options: Options) -> Options:
 # --- client side: listing -----------------------------------------------------------------
 
 
-def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run ``coroutine`` to completion from synchronous code, on a loop of its own.
-
-    In a thread that already runs an event loop (a notebook), it runs in a fresh thread.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
 async def _list(
-    sources: Sources, options: Options, per_partition: int, skip: Collection[str]
+    sources: Sources, options: Options, per_partition: int, skip: Container[str]
 ) -> ListedSources:
-    from ..client import Client
-
     partitions: list[Partition] = []
     current: list[str] = []
     failures: list[FailureEntry] = []
@@ -192,7 +174,7 @@ def list_partitions(
     options: Options | None = None,
     *,
     objects_per_partition: int = 1000,
-    skip: Collection[str] = (),
+    skip: Container[str] = (),
 ) -> ListedSources:
     """Expand ``sources`` on this machine (listing streamed) into partitions of at most
     ``objects_per_partition`` objects. URLs whose :func:`url_key` is in ``skip`` and
@@ -201,15 +183,13 @@ def list_partitions(
         raise ConfigurationError(
             f"objects_per_partition must be at least 1, got {objects_per_partition}"
         )
-    return run_coroutine(_list(sources, options or Options(), objects_per_partition, skip))
+    return run_sync(lambda: _list(sources, options or Options(), objects_per_partition, skip))
 
 
 # --- worker side: scanning ----------------------------------------------------------------
 
 
-async def _scan(urls: Sequence[str], options: Options) -> tuple[list[Any], Any]:
-    from ..client import Client
-
+async def _scan(urls: Sequence[str], options: Options) -> tuple[list[ScanResult], StatsSnapshot]:
     async with Client(options) as client:
         results = [item async for item in client.scan(list(urls), expand=False)]
         return results, client.stats.snapshot()
@@ -217,7 +197,7 @@ async def _scan(urls: Sequence[str], options: Options) -> tuple[list[Any], Any]:
 
 def scan_partition(partition: Partition, keywords: Keywords, options: Options) -> ScannedPartition:
     """Scan one partition's objects and make their catalog rows (runs inside a worker)."""
-    results, stats = run_coroutine(_scan(partition.urls, worker_options(options)))
+    results, stats = run_sync(lambda: _scan(partition.urls, worker_options(options)))
     order = {url: i for i, url in enumerate(partition.urls)}
     objects: list[tuple[HDURecord, ...]] = []
     failed: list[ObjectFailed] = []

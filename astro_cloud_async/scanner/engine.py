@@ -19,15 +19,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..errors import AstroCloudError
 from ..options import Options
 from ..records import ObjectFailed, ScanResult
 from .prediction import FolderPredictors
-from .sources import Resolver, Sources, object_urls
+from .sources import PagePool, Resolver, Sources, object_urls
 from .walk import Fetcher, ObjectOutcome, walk_object
 
-__all__ = ["ScanCounts", "object_limit", "run_scan"]
+__all__ = ["ScanCounts", "ScanPool", "object_limit", "run_scan"]
+
+
+class ScanPool(Fetcher, PagePool, Protocol):
+    """What a scan needs from the pool: range reads for walks, listing pages for sources."""
 
 
 @dataclass(slots=True)
@@ -81,7 +86,7 @@ async def _walk_one(
 
 async def run_scan(
     resolver: Resolver,
-    pool: Fetcher,
+    pool: ScanPool,
     sources: Sources,
     options: Options,
     *,
@@ -126,7 +131,9 @@ async def run_scan(
 
     async def pull() -> None:
         nonlocal started
-        urls = object_urls(resolver, sources, expand=expand)
+        urls = object_urls(
+            resolver, pool, sources, suffixes=options.suffixes, expand_sources=expand
+        )
         try:
             while True:
                 await slots.acquire()

@@ -16,7 +16,6 @@ Only :class:`AstroCloudError` is turned into a failure; anything else is a bug a
 
 from __future__ import annotations
 
-import asyncio
 from typing import Protocol
 
 from ..errors import AstroCloudError, ObjectChangedError
@@ -24,7 +23,9 @@ from ..fits.predict import LayoutPredictor
 from ..fits.walker import HDU, NeedData, Walker
 from ..options import Options
 from ..records import HDURecord, ObjectFailed
-from ..stores.base import RangeReader, RangeResult, etags_match
+from ..stores.answers import etags_match
+from ..stores.base import RangeReader, RangeResult
+from ..tasks import gather_all
 
 __all__ = ["Fetcher", "ObjectOutcome", "walk_object"]
 
@@ -159,14 +160,9 @@ async def _prefetch(
     fails the object as the walk would have; a range past the end of a shorter object comes
     back empty.
     """
-    answers = await asyncio.gather(
-        *(pool.fetch(store, url, start, end, if_match=etag) for start, end in ranges),
-        return_exceptions=True,
+    results = await gather_all(
+        pool.fetch(store, url, start, end, if_match=etag) for start, end in ranges
     )
-    for answer in answers:
-        if isinstance(answer, BaseException):
-            raise answer
-    results = [a for a in answers if not isinstance(a, BaseException)]
     if etag is None:
         etag = next((r.etag for r in results if r.etag is not None), None)
     if size is None:

@@ -14,32 +14,28 @@ exception, so one bad file among thousands costs only its own cutout.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import warnings
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
-    Awaitable,
     Callable,
-    Coroutine,
     Iterable,
     Mapping,
 )
 from dataclasses import dataclass
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from ..client import Client
 from ..errors import AstroCloudError, ConfigurationError
 from ..fits.header import parse_header
 from ..options import Options
-from ..pool import RangePool
 from ..records import HDURecord
-from ..stats import PoolStats
 from ..stores.base import RangeResult
-from ..stores.resolve import Stores
+from ..tasks import bounded, gather_all
 from .decode import Scaling, decode
 from .errors import TruncatedDataError
 from .plan import (
@@ -50,9 +46,6 @@ from .plan import (
     plan_section,
     split_ranges,
 )
-
-if TYPE_CHECKING:
-    from ..client import Client
 
 __all__ = [
     "RangeFetcher",
@@ -101,45 +94,14 @@ SectionResult = tuple[HDURecord, Array] | SectionFailed
 # --- where the bytes come from ------------------------------------------------------------
 
 
-class SectionFetcher:
-    """Stores and a range pool of its own: what the readers fetch through when given no
-    client. Open one and pass it as ``client=`` to share connections, the concurrency bound
-    and :attr:`stats` across many calls::
-
-        async with SectionFetcher(Options(anon=True)) as fetcher:
-            for record in records:
-                cutout = await read_section(record, key, client=fetcher)
-    """
-
-    def __init__(self, options: Options) -> None:
-        self.options = options
-        self.pool = RangePool(options)
-        self._stores = Stores(options)
-
-    @property
-    def stats(self) -> PoolStats:
-        return self.pool.stats
-
-    async def __aenter__(self) -> SectionFetcher:
-        await self._stores.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._stores.aclose()
-
-    async def fetch_range(
-        self, url: str, start: int, end: int, *, if_match: str | None = None
-    ) -> RangeResult:
-        try:
-            store = self._stores.for_url(url)
-        except AstroCloudError as err:
-            raise err.with_url(url) from None
-        return await self.pool.fetch(store, url, start, end, if_match=if_match)
+def SectionFetcher(options: Options) -> Client:
+    """Deprecated: open a :class:`~astro_cloud_async.Client` and pass it as ``client=``."""
+    warnings.warn(
+        "SectionFetcher is deprecated and will be removed: use astro_cloud_async.Client",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return Client(options)
 
 
 @contextlib.asynccontextmanager
@@ -154,7 +116,7 @@ async def _fetcher(
             )
         yield client
         return
-    async with SectionFetcher(Options.from_kwargs(**options)) as own:
+    async with Client(Options.from_kwargs(**options)) as own:
         yield own
 
 
@@ -171,23 +133,6 @@ def plan_for(
 ) -> SectionPlan:
     """The byte ranges :func:`read_section` would fetch for ``record`` and ``key``."""
     return plan_section(image_layout(record), key, gap=gap, clip=clip)
-
-
-async def _gather(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
-    """Run all; on the first failure cancel the rest and raise it."""
-    tasks = [asyncio.ensure_future(c) for c in coroutines]
-    if not tasks:
-        return
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            error = task.exception()
-            if error is not None:
-                raise error
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _fetch(
@@ -221,7 +166,7 @@ async def _fetch(
     for start, end in split_ranges(plan.ranges, max_request):
         jobs.append(one(position, start, end))
         position += end - start
-    await _gather(jobs)
+    await gather_all(jobs)
     return buffer
 
 
@@ -316,17 +261,6 @@ async def read_data(
 # --- many records -------------------------------------------------------------------------
 
 
-async def _aiter_records(
-    records: Iterable[HDURecord] | AsyncIterable[HDURecord],
-) -> AsyncIterator[HDURecord]:
-    if isinstance(records, AsyncIterable):
-        async for record in records:
-            yield record
-    else:
-        for record in records:
-            yield record
-
-
 async def read_sections(
     records: Iterable[HDURecord] | AsyncIterable[HDURecord],
     key: Any | Callable[[HDURecord], Any],
@@ -375,40 +309,9 @@ async def read_sections(
                 return SectionFailed(record, err.with_url(record.url))
             return record, data
 
-        async for result in _bounded(_aiter_records(records), one, max_in_flight):
-            yield result
-
-
-async def _bounded(
-    items: AsyncIterator[T],
-    work: Callable[[T], Awaitable[SectionResult]],
-    limit: int,
-) -> AsyncGenerator[SectionResult, None]:
-    """``work(item)`` for every item, at most ``limit`` at once, yielded as they complete."""
-    running: set[asyncio.Future[SectionResult]] = set()
-    exhausted = False
-    try:
-        while True:
-            while not exhausted and len(running) < limit:
-                try:
-                    item = await items.__anext__()
-                except StopAsyncIteration:
-                    exhausted = True
-                    break
-                running.add(asyncio.ensure_future(work(item)))
-            if not running:
-                return
-            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                yield task.result()
-    finally:
-        for task in running:
-            task.cancel()
-        if running:
-            await asyncio.gather(*running, return_exceptions=True)
-        aclose = getattr(items, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        async with contextlib.aclosing(bounded(records, one, max_in_flight)) as results:
+            async for result in results:
+                yield result
 
 
 # --- records from a catalog ---------------------------------------------------------------

@@ -1,56 +1,36 @@
-"""What every store answers with, and the one-method Protocols stores implement.
+"""What every store answers with, and the small Protocols stores implement.
 
 A store only fetches byte ranges and lists keys; concurrency, retries and statistics live in
 :mod:`astro_cloud_async.pool`. Ranges are half-open ``[start, end)`` everywhere, and
 :func:`range_header` is the single place where one becomes an HTTP ``bytes=a-b`` header.
-The pure helpers here (Content-Range parsing, the retry classification) perform no I/O so the
-HTTP and S3 transports share them and tests can drive them with plain values.
+Listing is paged: one :meth:`Lister.list_page` call is one request, so the pool can retry and
+count each page like any other request. Each store also says what a source names
+(:meth:`Expander.source_kind`), so that the rules of one service (an S3 key with a dot in its
+last part is an object) stay in that service's store.
 """
 
 from __future__ import annotations
 
-import random
-import re
-from collections.abc import AsyncIterator
+import enum
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, TypeVar, runtime_checkable
 
-from ..errors import (
-    AstroCloudError,
-    ConfigurationError,
-    ConnectionFailedError,
-    FetchError,
-    FetchTimeoutError,
-    ResponseError,
-    ServerError,
-)
-from ..options import Options
+from ..errors import ConfigurationError
 
 __all__ = [
-    "INCOMPLETE_BODY",
-    "RETRYABLE_STATUS",
-    "ContentRange",
+    "ListPage",
     "Lister",
     "ObjectInfo",
     "RangeReader",
     "RangeResult",
+    "SourceKind",
     "Store",
     "StoreBase",
-    "backoff_delay",
     "check_range",
-    "etags_match",
-    "is_retryable",
     "matches_suffix",
-    "parse_content_range",
     "range_header",
 ]
-
-INCOMPLETE_BODY = "IncompleteBody"
-"""``FetchError.code`` of a :class:`ResponseError` for a body shorter than announced."""
-
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-"""HTTP statuses worth another attempt; every other 4xx is final."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +72,25 @@ class ObjectInfo:
     etag: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ListPage:
+    """One page of a listing; ``token`` continues it (``None``: this was the last page)."""
+
+    objects: tuple[ObjectInfo, ...]
+    token: str | None = None
+
+
+class SourceKind(enum.Enum):
+    """What a source names, as far as its store can tell without a request."""
+
+    OBJECT = "object"
+    """One object: read it."""
+    PREFIX = "prefix"
+    """A folder or key prefix: list it."""
+    UNKNOWN = "unknown"
+    """Either (an S3 key without a dot): one short listing tells."""
+
+
 @runtime_checkable
 class RangeReader(Protocol):
     """Reads the half-open byte range ``[start, end)`` of the object at ``url``."""
@@ -103,11 +102,18 @@ class RangeReader(Protocol):
 
 @runtime_checkable
 class Lister(Protocol):
-    """Streams the objects under ``url_prefix`` (sorted by key where the backend sorts)."""
+    """Lists objects under a prefix, one page (one request) per call, in key order."""
 
-    def list(
-        self, url_prefix: str, *, suffixes: tuple[str, ...] | None = None
-    ) -> AsyncIterator[ObjectInfo]: ...
+    def source_kind(self, source: str) -> SourceKind: ...
+
+    async def list_page(
+        self,
+        url_prefix: str,
+        token: str | None = None,
+        *,
+        suffixes: tuple[str, ...] | None = None,
+        limit: int | None = None,
+    ) -> ListPage: ...
 
 
 _S = TypeVar("_S")
@@ -147,9 +153,6 @@ class StoreBase:
         await self.aclose()
 
 
-# --- ranges -------------------------------------------------------------------------------
-
-
 def check_range(url: str, start: int, end: int) -> None:
     """Reject a range that no store can serve (negative or empty)."""
     if start < 0 or end <= start:
@@ -161,75 +164,9 @@ def range_header(start: int, end: int) -> str:
     return f"bytes={start}-{end - 1}"
 
 
-@dataclass(frozen=True, slots=True)
-class ContentRange:
-    """A parsed ``Content-Range``: ``first``/``last`` inclusive, ``None`` for ``bytes */N``."""
-
-    first: int | None
-    last: int | None
-    total: int | None
-
-
-_CONTENT_RANGE = re.compile(
-    r"^\s*bytes\s+(?:(?P<first>\d+)-(?P<last>\d+)|\*)\s*/\s*(?:(?P<total>\d+)|\*)\s*$",
-    re.IGNORECASE,
-)
-
-
-def parse_content_range(value: str | None) -> ContentRange | None:
-    """Parse ``bytes a-b/N``, ``bytes a-b/*`` or ``bytes */N``; ``None`` if absent or malformed."""
-    if not value:
-        return None
-    m = _CONTENT_RANGE.match(value)
-    if m is None:
-        return None
-    first, last, total = m.group("first"), m.group("last"), m.group("total")
-    cr = ContentRange(
-        int(first) if first is not None else None,
-        int(last) if last is not None else None,
-        int(total) if total is not None else None,
-    )
-    if cr.first is not None and cr.last is not None and cr.last < cr.first:
-        return None
-    if cr.first is None and cr.total is None:
-        return None  # "bytes */*" says nothing
-    return cr
-
-
-def etags_match(expected: str, actual: str | None) -> bool:
-    """Weak comparison of two entity tags (``W/"x"`` equals ``"x"``); unknown ``actual`` passes."""
-    if actual is None:
-        return True
-    return expected.removeprefix("W/") == actual.removeprefix("W/")
-
-
 def matches_suffix(key: str, suffixes: tuple[str, ...] | None) -> bool:
     """Whether ``key`` ends in one of ``suffixes`` (case-insensitive); ``None`` keeps all."""
     if suffixes is None:
         return True
     lowered = key.lower()
     return any(lowered.endswith(s.lower()) for s in suffixes)
-
-
-# --- retry classification -----------------------------------------------------------------
-
-
-def is_retryable(error: BaseException) -> bool:
-    """Whether another attempt may succeed: server errors, throttling, time-outs, resets and
-    bodies cut short. A 4xx other than 408/429 is final."""
-    if isinstance(error, (ServerError, FetchTimeoutError, ConnectionFailedError)):
-        return True
-    if isinstance(error, ResponseError) and error.code == INCOMPLETE_BODY:
-        return True
-    if isinstance(error, FetchError) and error.status is not None:
-        return error.status in RETRYABLE_STATUS
-    if isinstance(error, AstroCloudError):
-        return False
-    return isinstance(error, TimeoutError)
-
-
-def backoff_delay(attempt: int, options: Options, rng: random.Random | None = None) -> float:
-    """Full-jitter back-off before retry number ``attempt`` (1-based), in seconds:
-    uniform in ``[0, min(max_backoff, backoff * 2 ** (attempt - 1))]``."""
-    ceiling = min(options.max_backoff, options.backoff * 2 ** (attempt - 1))
-    return (rng or random).uniform(0.0, ceiling)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -25,12 +25,24 @@ from ..errors import (
     ObjectNotFoundError,
 )
 from ..options import Options
-from .base import ObjectInfo, RangeResult, StoreBase, check_range, etags_match, matches_suffix
+from .answers import etags_match
+from .base import (
+    ListPage,
+    ObjectInfo,
+    RangeResult,
+    SourceKind,
+    StoreBase,
+    check_range,
+    matches_suffix,
+)
 
 __all__ = ["LocalStore", "is_local_dir", "local_etag", "local_path"]
 
 _O_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-_YIELD_EVERY = 1000
+_PAGE = 1000
+"""Files per listing page."""
+_VISIT = 10 * _PAGE
+"""Directory entries looked at for one page at most (a page of few matches stays short)."""
 
 
 def local_path(url: str) -> str:
@@ -98,6 +110,7 @@ class LocalStore(StoreBase):
     def __init__(self, options: Options | None = None, *, threads: bool = False):
         self._options = options or Options()
         self._threads = threads
+        self._walks: dict[tuple[str, str], Iterator[tuple[str, os.stat_result]]] = {}
 
     def __repr__(self) -> str:
         return f"<LocalStore {'threads' if self._threads else 'inline'}>"
@@ -111,31 +124,66 @@ class LocalStore(StoreBase):
             return await asyncio.to_thread(_read, path, url, start, end, if_match)
         return _read(path, url, start, end, if_match)
 
-    async def list(
-        self, url_prefix: str, *, suffixes: tuple[str, ...] | None = None
-    ) -> AsyncIterator[ObjectInfo]:
-        """The files under a directory, recursively, in sorted order (a file lists itself).
+    def source_kind(self, source: str) -> SourceKind:
+        """A directory is listed; anything else names one file (perhaps a missing one)."""
+        return SourceKind.PREFIX if is_local_dir(source) else SourceKind.OBJECT
+
+    async def list_page(
+        self,
+        url_prefix: str,
+        token: str | None = None,
+        *,
+        suffixes: tuple[str, ...] | None = None,
+        limit: int | None = None,
+    ) -> ListPage:
+        """One page of the files under a directory, recursively, in sorted order (a file lists
+        itself).
 
         Results keep the form of ``url_prefix``: ``file://`` URLs or paths. Symbolic links to
-        files are followed, links to directories are not (no cycles).
+        files are followed, links to directories are not (no cycles). A walk in progress is
+        kept between pages under its token; a token whose walk is gone (another process) is
+        resumed by skipping every path up to it.
         """
         root = local_path(url_prefix)
-        as_uri = url_prefix.lower().startswith("file:")
         try:
             st = os.stat(root)
         except OSError as e:
             raise _os_error(e, url_prefix, 0) from None
         if not stat.S_ISDIR(st.st_mode):
-            if matches_suffix(root, suffixes):
-                yield ObjectInfo(url_prefix, st.st_size, local_etag(st))
-            return
-        for n, (path, entry_st) in enumerate(_walk(root, url_prefix)):
-            if n % _YIELD_EVERY == _YIELD_EVERY - 1:
-                await asyncio.sleep(0)
-            if not matches_suffix(path, suffixes):
-                continue
-            url = _file_uri(path) if as_uri else path
-            yield ObjectInfo(url, entry_st.st_size, local_etag(entry_st))
+            found = (ObjectInfo(url_prefix, st.st_size, local_etag(st)),)
+            return ListPage(found if matches_suffix(root, suffixes) else ())
+        walk = self._walks.pop((url_prefix, token), None) if token is not None else None
+        if walk is None:
+            walk = _walk(root, url_prefix)
+            if token is not None:
+                walk = _after(walk, _parts(token))
+        as_uri = url_prefix.lower().startswith("file:")
+        wanted = min(limit or _PAGE, _PAGE)
+        found_list: list[ObjectInfo] = []
+        for visited, (path, entry_st) in enumerate(walk, 1):
+            if matches_suffix(path, suffixes):
+                url = _file_uri(path) if as_uri else path
+                found_list.append(ObjectInfo(url, entry_st.st_size, local_etag(entry_st)))
+            if len(found_list) >= wanted or visited >= _VISIT:
+                self._walks[(url_prefix, path)] = walk
+                return ListPage(tuple(found_list), path)
+        return ListPage(tuple(found_list))
+
+    async def aclose(self) -> None:
+        self._walks.clear()
+
+
+def _parts(path: str) -> tuple[str, ...]:
+    return tuple(os.path.normpath(path).split(os.sep))
+
+
+def _after(
+    walk: Iterator[tuple[str, os.stat_result]], after: tuple[str, ...]
+) -> Iterator[tuple[str, os.stat_result]]:
+    """The entries of a sorted walk that come after the path ``after``."""
+    for path, st in walk:
+        if _parts(path) > after:
+            yield path, st
 
 
 def _file_uri(path: str) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from astro_cloud_async import samples
+from astro_cloud_async.demo import survey as samples
 
 __all__ = [
     "DEFAULT_MIX",

@@ -18,9 +18,9 @@ from astro_cloud_async.catalog.rows import (
     normalize_keywords,
     object_rows,
 )
+from astro_cloud_async.demo.survey import astropy_layout
 from astro_cloud_async.errors import NotFITSError
 from astro_cloud_async.records import HDURecord, ObjectFailed
-from astro_cloud_async.samples import astropy_layout
 
 
 def test_normalize_keywords() -> None:

@@ -22,9 +22,9 @@ from astro_cloud_async.catalog import (
     write_catalog,
 )
 from astro_cloud_async.catalog.resume import repair_lines
+from astro_cloud_async.demo.survey import astropy_layout
 from astro_cloud_async.errors import NotFITSError
 from astro_cloud_async.records import HDURecord, ObjectFailed
-from astro_cloud_async.samples import astropy_layout
 
 FORMATS = ("catalog.parquet", "catalog.jsonl", "catalog.csv")
 KEYWORDS = ("NAXIS", "NAXIS1", "NAXIS2", "BITPIX", "DATE-OBS", "EXPTIME", "SIMPLE")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import Run, command, write_small_files
 
-from astro_cloud_async.demo_server import RangeServer, serve_directory_in_thread
+from astro_cloud_async.demo.server import RangeServer, serve_directory_in_thread
 
 
 @pytest.fixture

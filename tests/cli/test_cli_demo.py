@@ -10,9 +10,9 @@ import pytest
 from cli_helpers import Run
 
 from astro_cloud_async.catalog import read_catalog
-from astro_cloud_async.demo_server import check_range_support, serve_directory
+from astro_cloud_async.demo.server import check_range_support, serve_directory
+from astro_cloud_async.demo.survey import astropy_layout
 from astro_cloud_async.errors import ConfigurationError
-from astro_cloud_async.samples import astropy_layout
 
 
 def test_demo(cli: Run, tmp_path: Path) -> None:

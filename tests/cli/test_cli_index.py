@@ -20,8 +20,8 @@ from servers import HTTPServer
 
 from astro_cloud_async.catalog import completed_urls, failures_path, read_catalog
 from astro_cloud_async.cli import main
-from astro_cloud_async.demo_server import RangeServer
-from astro_cloud_async.samples import astropy_layout
+from astro_cloud_async.demo.server import RangeServer
+from astro_cloud_async.demo.survey import astropy_layout
 
 FORMATS = ("catalog.parquet", "catalog.jsonl", "catalog.csv")
 BROKEN = {"not_fits", "empty"}

@@ -13,7 +13,7 @@ from cli_helpers import command
 from servers import S3Server
 
 from astro_cloud_async.catalog import completed_urls, failures_path, read_catalog
-from astro_cloud_async.samples import astropy_layout
+from astro_cloud_async.demo.survey import astropy_layout
 
 BROKEN = {"not_fits", "empty"}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from astro_cloud_async.samples import write_survey
+from astro_cloud_async.demo.survey import write_survey
 
 distributed = pytest.importorskip("distributed")
 

@@ -17,17 +17,16 @@ from servers import HTTPServer
 
 from astro_cloud_async.catalog import FailureLog, failures_path, read_catalog
 from astro_cloud_async.catalog.rows import normalize_keywords
-from astro_cloud_async.cli.index import IndexJob, IndexResult, index
 from astro_cloud_async.dask import (
     ERROR_COLUMNS,
     HEADERS_ENV,
     catalog_meta,
-    index_on_dask,
     list_partitions,
     scan_dataframe,
 )
 from astro_cloud_async.dask.partitions import worker_options
 from astro_cloud_async.errors import ConfigurationError
+from astro_cloud_async.indexing import IndexJob, IndexResult, index, index_on_dask
 from astro_cloud_async.options import Options
 
 distributed = pytest.importorskip("distributed")

@@ -20,7 +20,7 @@ from pathlib import Path
 from astropy.io import fits
 from hypothesis import strategies as st
 
-from astro_cloud_async.samples import write_test_corpus
+from astro_cloud_async.demo.survey import write_test_corpus
 
 __all__ = ["FORGED_VALUES", "card", "card_images", "mutated_object", "seed_objects"]
 

@@ -17,7 +17,7 @@ from astropy.io import fits
 from rel_faults import FaultServer
 from rel_helpers import Sample, true_layout
 
-from astro_cloud_async.samples import write_test_corpus
+from astro_cloud_async.demo.survey import write_test_corpus
 
 GOOD_SAMPLES = ("tess_1", "mosaic", "table", "random_groups", "compressed", "ascii_table")
 """Sample objects that are valid FITS (the corpus also holds broken ones)."""

@@ -12,8 +12,8 @@ from astropy.io import fits
 from rel_faults import FaultServer
 
 from astro_cloud_async import Client, HDURecord, ObjectFailed
-from astro_cloud_async.samples import HDULayout
-from astro_cloud_async.stats import PoolStats
+from astro_cloud_async.demo.survey import HDULayout
+from astro_cloud_async.pool.stats import PoolStats
 
 FAST: dict[str, Any] = {
     "retries": 3,

@@ -26,7 +26,7 @@ from astro_cloud_async.errors import (
     ServerError,
     ThrottledError,
 )
-from astro_cloud_async.stores.base import INCOMPLETE_BODY
+from astro_cloud_async.stores.answers import INCOMPLETE_BODY
 
 # --- transient faults: retried, then the object's records ---------------------------------
 

@@ -24,6 +24,7 @@ from rel_helpers import FAST, scan_all, true_layout
 from servers import HTTPServer, ServerBinaryMissing, start_nginx
 
 import astro_cloud_async as aca
+from astro_cloud_async.demo.survey import astropy_layout
 from astro_cloud_async.errors import (
     AstroCloudError,
     HeaderTooLargeError,
@@ -33,7 +34,6 @@ from astro_cloud_async.errors import (
     TruncatedHeaderError,
 )
 from astro_cloud_async.fits import BLOCK, walk_bytes, walk_file
-from astro_cloud_async.samples import astropy_layout
 
 GARBAGE = b"transfer log: checksum verified\n" * 20  # 640 bytes
 

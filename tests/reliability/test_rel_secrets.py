@@ -26,8 +26,9 @@ from rel_helpers import FAST, Sample, serve
 from servers import S3Server
 
 from astro_cloud_async import Client, HDURecord, ObjectFailed, Options
-from astro_cloud_async.cli.index import IndexJob, index
+from astro_cloud_async.cli.progress import Progress
 from astro_cloud_async.errors import AccessDeniedError, AstroCloudError
+from astro_cloud_async.indexing import IndexJob, index
 from astro_cloud_async.pool import RangePool
 from astro_cloud_async.stores import Stores
 
@@ -300,11 +301,11 @@ async def test_index_progress_output_holds_no_secret(
         output=tmp_path / "cat.jsonl",
         sources=sources,
         options=Options(**FAST),
-        progress=True,
         flush_seconds=0.05,
     )
     stream = io.StringIO()
-    result = await index(job, stream=stream)
+    with Progress(enabled=True, stream=stream) as progress:
+        result = await index(job, reporter=progress)
     result.report(stream)
     assert result.counts.objects == 20 and result.counts.failed == 1
     texts = [("progress", stream.getvalue()), *_files_text(tmp_path)]

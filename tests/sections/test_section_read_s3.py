@@ -21,7 +21,6 @@ from astro_cloud_async import Client, HDURecord, ObjectNotFoundError, Options
 from astro_cloud_async.sections import (
     NotAnImageError,
     SectionFailed,
-    SectionFetcher,
     TruncatedDataError,
     plan_for,
     read_data,
@@ -36,7 +35,7 @@ PREFIX = "sections/"
 
 @pytest.fixture(scope="module")
 def section_s3(s3_server: S3Server, section_files: SectionFiles) -> Iterator[S3Server]:
-    for bucket in (s3_server.public_bucket, s3_server.private_bucket):
+    for bucket in (s3_server.scratch_bucket, s3_server.scratch_private_bucket):
         upload_folder(s3_server, section_files.root, bucket, prefix=PREFIX)
     yield s3_server
 
@@ -58,9 +57,9 @@ def public_client(server: S3Server) -> Client:
 async def test_every_case_matches_astropy(
     section_s3: S3Server, section_files: SectionFiles
 ) -> None:
-    bucket = section_s3.public_bucket
+    bucket = section_s3.scratch_bucket
     options = Options(endpoint_url=section_s3.endpoint_url, anon=True)
-    async with public_client(section_s3) as client, SectionFetcher(options) as fetcher:
+    async with public_client(section_s3) as client, Client(options) as fetcher:
         for case in image_cases():
             path = section_files.paths[case.name]
             url = section_s3.url(bucket, key_of(section_files, path))
@@ -79,7 +78,7 @@ async def test_every_case_matches_astropy(
 async def test_cutout_bytes_counted_by_the_proxy(
     section_s3: S3Server, section_files: SectionFiles
 ) -> None:
-    url = section_s3.url(section_s3.public_bucket, key_of(section_files, section_files.big))
+    url = section_s3.url(section_s3.scratch_bucket, key_of(section_files, section_files.big))
     key = (slice(2000, None), slice(0, 40))  # the bottom-left corner, clipped at the edge
     async with public_client(section_s3) as client:
         _, record = await client.read_headers(url)
@@ -94,12 +93,12 @@ async def test_cutout_bytes_counted_by_the_proxy(
     np.testing.assert_array_equal(cutout, astropy_data(section_files.big, 1, key))
 
 
-async def test_signed_reads_from_the_private_bucket(
+async def test_signed_reads_from_the_scratch_private_bucket(
     s3_env: S3Server, section_s3: S3Server, section_files: SectionFiles
 ) -> None:
     case = next(c for c in image_cases() if c.name == "uint32")
     path = section_files.paths[case.name]
-    url = section_s3.url(section_s3.private_bucket, key_of(section_files, path))
+    url = section_s3.url(section_s3.scratch_private_bucket, key_of(section_files, path))
     async with Client(endpoint_url=section_s3.endpoint_url) as client:
         record = (await client.read_headers(url))[case.hdu_index]
         got = await read_section(record, (slice(5, 25, 3), slice(None, None, -2)), client=client)
@@ -111,7 +110,7 @@ async def test_signed_reads_from_the_private_bucket(
 async def test_many_objects_and_their_failures(
     section_s3: S3Server, section_files: SectionFiles
 ) -> None:
-    bucket = section_s3.public_bucket
+    bucket = section_s3.scratch_bucket
     key = (slice(0, 8), slice(70, 80))
     async with public_client(section_s3) as client:
         records: list[HDURecord] = []

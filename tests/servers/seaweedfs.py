@@ -39,8 +39,8 @@ ACCESS_KEY = "AKIDASTROCLOUDTEST01"
 SECRET_KEY = "astro-cloud-test-secret-key-0000000000001"
 REGION = "us-east-1"
 
-PUBLIC_BUCKETS = ("public", "listing")
-SIGNED_BUCKETS = ("private", "requester-pays")
+PUBLIC_BUCKETS = ("public", "listing", "scratch")
+SIGNED_BUCKETS = ("private", "requester-pays", "scratch-private")
 
 
 def weed_binary() -> str:
@@ -56,7 +56,9 @@ class S3Server:
 
     Buckets: ``public`` (anonymous read), ``private`` (signed only), ``requester-pays`` (signed
     only; SeaweedFS accepts ``x-amz-request-payer: requester`` and bills nobody) and ``listing``
-    (anonymous read, kept for listing tests). Created by :meth:`create_buckets`.
+    (anonymous read, kept for listing tests). Tests that add objects of their own put them in
+    ``scratch`` (anonymous read) and ``scratch-private`` (signed only), so the corpus buckets
+    hold the corpus alone whatever order tests run in. Created by :meth:`create_buckets`.
     """
 
     endpoint_url: str
@@ -73,6 +75,8 @@ class S3Server:
     private_bucket: str = "private"
     requester_pays_bucket: str = "requester-pays"
     listing_bucket: str = "listing"
+    scratch_bucket: str = "scratch"
+    scratch_private_bucket: str = "scratch-private"
     buckets: tuple[str, ...] = field(default=(*PUBLIC_BUCKETS, *SIGNED_BUCKETS))
 
     def url(self, bucket: str, key: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from servers import HTTPServer
-from store_faults import BODY, FaultServer
+from servers.faults import BODY, FaultServer
 
 from astro_cloud_async.errors import (
     ConfigurationError,
@@ -22,7 +22,7 @@ from astro_cloud_async.errors import (
 )
 from astro_cloud_async.options import BLOCK, Options
 from astro_cloud_async.pool import RangePool
-from astro_cloud_async.stores.base import RangeResult
+from astro_cloud_async.stores.base import RangeResult, SourceKind
 from astro_cloud_async.stores.http import HTTPStore
 
 SERVERS = ["nginx_server", "apache_server", "caddy_server"]
@@ -202,6 +202,7 @@ async def test_inconsistent_answers_are_errors(faults: FaultServer, path: str) -
 
 async def test_http_cannot_list(faults: FaultServer) -> None:
     store = HTTPStore(Options())
+    assert store.source_kind(faults.url("/folder/")) is SourceKind.OBJECT
     with pytest.raises(ConfigurationError):
-        [i async for i in store.list(faults.url("/"))]
+        await store.list_page(faults.url("/"))
     await store.aclose()

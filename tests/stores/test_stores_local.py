@@ -8,9 +8,24 @@ from pathlib import Path
 import pytest
 
 from astro_cloud_async.errors import ObjectChangedError, ObjectNotFoundError
+from astro_cloud_async.stores.base import ObjectInfo
 from astro_cloud_async.stores.local import LocalStore, local_path
 
 DATA = bytes(range(256)) * 40  # 10240 bytes
+
+
+async def listed(
+    store: LocalStore, url: str, suffixes: tuple[str, ...] | None = None
+) -> list[ObjectInfo]:
+    """Every page of the store's listing of ``url``, one ``list_page`` call per page."""
+    found: list[ObjectInfo] = []
+    token: str | None = None
+    while True:
+        page = await store.list_page(url, token, suffixes=suffixes)
+        found.extend(page.objects)
+        if page.token is None:
+            return found
+        token = page.token
 
 
 @pytest.fixture
@@ -75,7 +90,7 @@ async def test_if_match_detects_change(tree: Path) -> None:
 
 async def test_listing_sorted_recursive(tree: Path) -> None:
     store = LocalStore()
-    found = [info async for info in store.list(str(tree))]
+    found = await listed(store, str(tree))
     names = [Path(info.url).relative_to(tree).as_posix() for info in found]
     assert names == ["a/y.FITS", "a/z.fits", "b/c.fits.fz", "b/notes.txt", "top.fits"]
     sizes = {Path(i.url).name: i.size for i in found}
@@ -84,7 +99,7 @@ async def test_listing_sorted_recursive(tree: Path) -> None:
 
 async def test_listing_suffix_filter_and_file_urls(tree: Path) -> None:
     store = LocalStore()
-    found = [i.url async for i in store.list(tree.as_uri(), suffixes=(".fits", ".fits.fz"))]
+    found = [i.url for i in await listed(store, tree.as_uri(), (".fits", ".fits.fz"))]
     assert found == [
         (tree / "a" / "y.FITS").as_uri(),
         (tree / "a" / "z.fits").as_uri(),
@@ -95,14 +110,32 @@ async def test_listing_suffix_filter_and_file_urls(tree: Path) -> None:
 
 async def test_listing_a_file_and_a_missing_path(tree: Path) -> None:
     store = LocalStore()
-    assert [i.url async for i in store.list(str(tree / "top.fits"))] == [str(tree / "top.fits")]
+    assert [i.url for i in await listed(store, str(tree / "top.fits"))] == [str(tree / "top.fits")]
     with pytest.raises(ObjectNotFoundError):
-        [i async for i in store.list(str(tree / "missing"))]
+        await listed(store, str(tree / "missing"))
 
 
 async def test_listing_does_not_follow_directory_links(tree: Path) -> None:
     (tree / "a" / "loop").symlink_to(tree, target_is_directory=True)
     (tree / "link.fits").symlink_to(tree / "top.fits")
-    names = [Path(i.url).name async for i in LocalStore().list(str(tree))]
+    names = [Path(i.url).name for i in await listed(LocalStore(), str(tree))]
     assert "link.fits" in names
     assert len(names) == 6
+
+
+async def test_listing_pages_resume_in_a_new_store(tmp_path: Path) -> None:
+    names = [f"d{i // 700}/f{i:05d}.fits" for i in range(2500)]
+    for name in names:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    store = LocalStore()
+    first = await store.list_page(str(tmp_path))
+    assert len(first.objects) == 1000 and first.token is not None
+    # A token outlives the store that made it: a new store skips every path up to it.
+    page = await LocalStore().list_page(str(tmp_path), first.token)
+    rest = list(page.objects)
+    while page.token is not None:
+        page = await store.list_page(str(tmp_path), page.token)
+        rest.extend(page.objects)
+    got = [Path(i.url).relative_to(tmp_path).as_posix() for i in (*first.objects, *rest)]
+    assert got == sorted(names)

@@ -13,7 +13,7 @@ from botocore.credentials import Credentials as BotoCredentials
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from astro_cloud_async.stores.sigv4 import (
+from astro_cloud_async.stores.s3.sigv4 import (
     UNSIGNED_PAYLOAD,
     Credentials,
     SigV4Signer,

@@ -1,4 +1,4 @@
-"""Pure helpers shared by the stores: ranges, Content-Range, ETags, suffixes, retry table."""
+"""Pure helpers shared by the stores: ranges, Content-Range, ETags, suffixes, status table."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from astro_cloud_async.errors import (
     AccessDeniedError,
     ConfigurationError,
-    ConnectionFailedError,
     FetchTimeoutError,
     ObjectChangedError,
     ObjectNotFoundError,
@@ -18,18 +17,15 @@ from astro_cloud_async.errors import (
     ServerError,
     ThrottledError,
 )
-from astro_cloud_async.stores.base import (
-    INCOMPLETE_BODY,
+from astro_cloud_async.pool.retry import is_retryable
+from astro_cloud_async.stores.answers import (
     ContentRange,
-    RangeResult,
-    check_range,
+    check_partial,
+    error_for_status,
     etags_match,
-    is_retryable,
-    matches_suffix,
     parse_content_range,
-    range_header,
 )
-from astro_cloud_async.stores.http import error_for_status
+from astro_cloud_async.stores.base import RangeResult, check_range, matches_suffix, range_header
 
 
 @given(st.integers(0, 2**50), st.integers(1, 2**30))
@@ -115,10 +111,23 @@ def test_status_table(status: int, cls: type[Exception], retry: bool) -> None:
     assert is_retryable(error) is retry
 
 
-def test_retry_classification_of_transport_errors() -> None:
-    assert is_retryable(ConnectionFailedError("reset"))
-    assert is_retryable(FetchTimeoutError("slow"))
-    assert is_retryable(ResponseError("short", code=INCOMPLETE_BODY))
-    assert not is_retryable(ResponseError("wrong range", status=206))
-    assert not is_retryable(ValueError("bug"))
-    assert is_retryable(TimeoutError())
+def test_check_partial_takes_what_was_asked() -> None:
+    part = check_partial("bytes 2880-5759/100000", "http://h/x", 2880, 5760)
+    assert (part.first, part.last, part.total, part.take, part.sent) == (
+        2880,
+        5759,
+        100000,
+        2880,
+        2880,
+    )
+    short = check_partial("bytes 2880-3999/4000", "http://h/x", 2880, 5760)
+    assert short.take == 1120  # the object ends inside the range asked for
+
+
+@pytest.mark.parametrize(
+    "value", ["bytes 0-99/4000", "bytes 2880-3000/100000", None, "bytes */4000", "items 1-2/3"]
+)
+def test_check_partial_refuses_a_part_that_is_not_the_range(value: str | None) -> None:
+    with pytest.raises(ResponseError) as info:
+        check_partial(value, "http://h/x", 2880, 5760)
+    assert info.value.offset == 2880 and info.value.status == 206

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
+from ..fits.layout import BLOCK, padded
+
 __all__ = [
     "BLOCK",
     "MOSAIC_CCD_SHAPE",
@@ -42,8 +44,6 @@ __all__ = [
     "write_tess_ffi_like",
     "write_test_corpus",
 ]
-
-BLOCK = 2880
 
 TESS_FFI_SHAPE = (2078, 2136)
 """(NAXIS2, NAXIS1) of a TESS full-frame image (numpy order)."""
@@ -74,11 +74,6 @@ class HDULayout:
     @property
     def header_blocks(self) -> int:
         return (self.data_offset - self.header_offset) // BLOCK
-
-
-def padded(size: int) -> int:
-    """``size`` rounded up to a whole number of blocks."""
-    return -(-size // BLOCK) * BLOCK
 
 
 def astropy_layout(path: str | Path) -> tuple[HDULayout, ...]:

@@ -255,15 +255,15 @@ def test_aws_auth_encodes_odd_keys_as_s3_does(
     data = sample_corpus["table"].read_bytes()
     client = s3_env.client(direct=True)
     try:
-        client.put_object(Bucket="private", Key=key, Body=data)
-        url = s3_env.http_url("private", quote(key))
+        client.put_object(Bucket=s3_env.scratch_private_bucket, Key=key, Body=data)
+        url = s3_env.http_url(s3_env.scratch_private_bucket, quote(key))
         response = requests.get(
             url, headers={"Range": "bytes=0-2879"}, auth=aca.AWSAuth(), timeout=30
         )
         assert response.status_code == 206
         assert response.content == data[:2880]
     finally:
-        client.delete_object(Bucket="private", Key=key)
+        client.delete_object(Bucket=s3_env.scratch_private_bucket, Key=key)
         client.close()
 
 

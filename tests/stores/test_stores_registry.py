@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aiohttp
 import pytest
 
@@ -19,7 +17,7 @@ from astro_cloud_async.stores import (
     parse_s3_url,
     s3_url_from_https,
 )
-from astro_cloud_async.stores.s3 import Endpoint, request_target
+from astro_cloud_async.stores.s3.config import Endpoint, request_target
 
 
 @pytest.mark.parametrize(
@@ -114,21 +112,6 @@ async def test_caller_session_survives_stores() -> None:
         assert not session.closed
     with pytest.raises(ConfigurationError):
         stores.for_url("https://example.org/x")
-
-
-async def test_expand_local(tmp_path: Path) -> None:
-    (tmp_path / "sub").mkdir()
-    for name in ("sub/b.fits", "a.fits", "c.txt", "sub/d.fits.fz"):
-        (tmp_path / name).write_bytes(b"x")
-    async with Stores(Options(suffixes=(".fits", ".fits.fz"))) as stores:
-        got = [u async for u in stores.expand(str(tmp_path))]
-        single = [u async for u in stores.expand(str(tmp_path / "c.txt"))]
-        missing = [u async for u in stores.expand(str(tmp_path / "none.fits"))]
-        http = [u async for u in stores.expand("https://example.org/x.fits")]
-    assert got == [str(tmp_path / n) for n in ("a.fits", "sub/b.fits", "sub/d.fits.fz")]
-    assert single == [str(tmp_path / "c.txt")]  # an object named explicitly passes through
-    assert missing == [str(tmp_path / "none.fits")]
-    assert http == ["https://example.org/x.fits"]
 
 
 @pytest.mark.parametrize(

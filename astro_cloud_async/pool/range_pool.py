@@ -5,9 +5,10 @@ connection pool: a request is admitted when both the global bound (``concurrency
 host's bound (``connections_per_host``) have room, otherwise it waits in one FIFO queue; each
 release hands its slot straight to the first waiter that can use it, so after every release no
 queued request could have run. Only the store call and the back-off sleep are awaited. A
-request that fails with a retryable error gives its slot back while it waits out an
-exponential back-off with full jitter, then queues again. Every error that leaves the pool is
-typed and carries the URL and offset.
+request that fails with a retryable error (:mod:`.retry`) gives its slot back while it waits
+out an exponential back-off with full jitter, then queues again. Range reads and listing pages
+go through the same loop; every error that leaves the pool is typed and carries the URL and
+offset.
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ import random
 import sys
 import time
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
-from urllib.parse import urlsplit
 
-from .errors import AstroCloudError, FetchTimeoutError
-from .options import Options
+from ..errors import AstroCloudError, FetchTimeoutError
+from ..options import Options
+from ..stores.base import Lister, ListPage, RangeReader, RangeResult
+from .hosts import host_key
+from .retry import backoff_delay, is_retryable
 from .stats import PoolStats
-from .stores.base import RangeReader, RangeResult, backoff_delay, is_retryable
 
-__all__ = ["RangePool", "backoff_delay", "host_key"]
+__all__ = ["RangePool"]
 
 _T = TypeVar("_T")
 
@@ -43,19 +45,6 @@ else:  # pragma: no cover
         return await asyncio.wait_for(awaitable, seconds)
 
 
-def host_key(url: str) -> str:
-    """The connection bound a URL counts against: its host, an S3 bucket, or none for files."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return ""
-    scheme = scheme.lower()
-    if scheme in ("http", "https"):
-        return f"{scheme}://{urlsplit(url).netloc.rpartition('@')[2].lower()}"
-    if scheme in ("s3", "s3a"):
-        return "s3://" + rest.partition("/")[0]
-    return ""
-
-
 class _Waiter:
     __slots__ = ("future", "host")
 
@@ -65,7 +54,8 @@ class _Waiter:
 
 
 class RangePool:
-    """Runs range fetches through stores with bounded concurrency, retries and statistics.
+    """Runs range fetches and listing pages through stores with bounded concurrency, retries
+    and statistics.
 
     One pool serves any number of stores; ``stats`` is live and may be read at any time.
     ``rng`` seeds the jitter (tests).
@@ -131,7 +121,7 @@ class RangePool:
                 self.stats.queued -= 1
             raise
 
-    # --- fetching --------------------------------------------------------------------------
+    # --- requests --------------------------------------------------------------------------
 
     async def fetch(
         self,
@@ -143,20 +133,51 @@ class RangePool:
         if_match: str | None = None,
     ) -> RangeResult:
         """``store.get_range(url, start, end)`` with admission, time-out and retries."""
+        stats = self.stats
+        result = await self._attempts(
+            url, start, lambda: store.get_range(url, start, end, if_match=if_match), listing=False
+        )
+        stats.completed += 1
+        stats.bytes += len(result.data)
+        stats.discarded_bytes += result.discarded
+        return result
+
+    async def list_page(
+        self,
+        store: Lister,
+        url_prefix: str,
+        token: str | None = None,
+        *,
+        suffixes: tuple[str, ...] | None = None,
+        limit: int | None = None,
+    ) -> ListPage:
+        """One page of ``store``'s listing of ``url_prefix``, with admission and retries."""
+        return await self._attempts(
+            url_prefix,
+            0,
+            lambda: store.list_page(url_prefix, token, suffixes=suffixes, limit=limit),
+            listing=True,
+        )
+
+    async def _attempts(
+        self, url: str, offset: int, call: Callable[[], Awaitable[_T]], *, listing: bool
+    ) -> _T:
+        """Run ``call()`` until it succeeds, fails for good or runs out of retries."""
         host = host_key(url)
         stats = self.stats
         attempt = 0
         while True:
             await self._acquire(host)
-            stats.requests += 1
+            if listing:
+                stats.list_requests += 1
+            else:
+                stats.requests += 1
             began = time.perf_counter()
             try:
-                result = await _within(
-                    self.options.timeout, store.get_range(url, start, end, if_match=if_match)
-                )
+                result = await _within(self.options.timeout, call())
             except Exception as exc:
                 self._release(host)
-                error = self._typed(exc, url, start)
+                error = self._typed(exc, url, offset)
                 if isinstance(error, FetchTimeoutError):
                     stats.timeouts += 1
                 if attempt >= self.options.retries or not is_retryable(error):
@@ -176,10 +197,8 @@ class RangePool:
                 self._release(host)
                 raise
             self._release(host)
-            stats.latency.record(time.perf_counter() - began)
-            stats.completed += 1
-            stats.bytes += len(result.data)
-            stats.discarded_bytes += result.discarded
+            if not listing:
+                stats.latency.record(time.perf_counter() - began)
             return result
 
     def _typed(self, exc: Exception, url: str, start: int) -> Exception:

@@ -26,13 +26,13 @@ if __name__ == "__main__":  # run as a script: make the test helpers importable
 from servers import HTTPServer
 
 import astro_cloud_async as aca
-from astro_cloud_async.samples import (
+from astro_cloud_async.demo.survey import (
     write_mosaic_like,
     write_table_like,
     write_tess_ffi_like,
     write_test_corpus,
 )
-from astro_cloud_async.sync import run_sync
+from astro_cloud_async.tasks import run_sync
 
 
 @dataclass(frozen=True, slots=True)

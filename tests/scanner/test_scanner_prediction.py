@@ -13,16 +13,16 @@ from astropy.io import fits
 from servers import HTTPServer, start_nginx
 
 from astro_cloud_async import HDURecord, ObjectFailed, scan
+from astro_cloud_async.demo.survey import (
+    write_mosaic_like,
+    write_table_like,
+    write_tess_ffi_like,
+)
 from astro_cloud_async.fits.layout import BLOCK
 from astro_cloud_async.fits.predict import LayoutPredictor
 from astro_cloud_async.fits.walker import walk_file
 from astro_cloud_async.options import Options
 from astro_cloud_async.pool import RangePool
-from astro_cloud_async.samples import (
-    write_mosaic_like,
-    write_table_like,
-    write_tess_ffi_like,
-)
 from astro_cloud_async.scanner.walk import walk_object
 from astro_cloud_async.stores.base import RangeReader, RangeResult
 from astro_cloud_async.stores.local import LocalStore

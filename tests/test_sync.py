@@ -12,7 +12,8 @@ from servers import HTTPServer
 import astro_cloud_async as aca
 from astro_cloud_async.errors import ConfigurationError, NotFITSError, ObjectNotFoundError
 from astro_cloud_async.fits.walker import walk_file
-from astro_cloud_async.sync import local_path, run_sync
+from astro_cloud_async.stores.local import local_path
+from astro_cloud_async.stores.registry import url_scheme
 
 
 def layout(records: list[aca.HDURecord]) -> list[tuple[int, int, int, int, bool, int]]:
@@ -83,31 +84,13 @@ async def test_http_inside_a_running_loop(
         aca.read_headers(nginx_server.url("absent.fits"), retries=0)
 
 
-async def test_run_sync_uses_a_loop_of_its_own_inside_a_loop() -> None:
-    outer = asyncio.get_running_loop()
-
-    async def which_loop() -> asyncio.AbstractEventLoop:
-        return asyncio.get_running_loop()
-
-    inner = run_sync(which_loop)
-    assert inner is not outer
-    assert inner.is_closed()
-
-
-def test_run_sync_without_a_loop() -> None:
-    async def answer() -> int:
-        await asyncio.sleep(0)
-        return 42
-
-    assert run_sync(answer) == 42
-
-
 def test_local_path_forms(tmp_path: Path) -> None:
-    assert local_path("relative/x.fits") == Path("relative/x.fits")
+    assert local_path("relative/x.fits") == "relative/x.fits"
     for name in ("a b.fits", "x%2541.fits"):
-        assert local_path((tmp_path / name).as_uri()) == tmp_path / name
-    assert local_path("file://localhost/tmp/x.fits") == Path("/tmp/x.fits")
-    assert local_path("s3://bucket/key.fits") is None
-    assert local_path("https://host/key.fits") is None
+        assert local_path((tmp_path / name).as_uri()) == str(tmp_path / name)
+    assert local_path("file://localhost/tmp/x.fits") == "/tmp/x.fits"
+    assert url_scheme("relative/x.fits") == url_scheme("file:///x.fits") == "file"
+    assert url_scheme("s3://bucket/key.fits") == "s3"
+    assert url_scheme("https://host/key.fits") == "https"
     with pytest.raises(ConfigurationError):
         local_path("file://otherhost/x.fits")

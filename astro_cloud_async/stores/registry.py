@@ -1,29 +1,32 @@
-"""From a URL to the store that reads it, and from a source to the objects it names.
+"""From a URL to the store that reads it.
 
 :class:`Stores` owns everything with a socket for one set of options: one aiohttp session for
-all HTTP(S) hosts and signed S3 GETs, one S3 store per (endpoint, region), a local store.
-Stores are made on first use, synchronously; their sockets open on their first request. The
-whole set closes through one ``AsyncExitStack``; sessions passed in are never closed.
+all HTTP(S) hosts and signed object-store requests, one S3 store per (endpoint, region), a
+local store. Stores are made on first use, synchronously, and their sockets open on their
+first request; the S3 code (and aiobotocore with it) is imported only when an S3 URL comes.
+The whole set closes through one ``AsyncExitStack``; a session passed in is never closed.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import aiohttp
-from aiobotocore.session import AioSession
 
 from ..errors import ConfigurationError
 from ..options import Options
+from . import s3
 from .base import Store
-from .http import HTTPStore, make_session
-from .local import LocalStore, is_local_dir
-from .s3 import S3Store, S3Transport
-from .s3urls import S3Location, parse_s3_https, s3_url_from_https
+from .http import HTTPStore
+from .local import LocalStore
+from .transport import make_session
 
-__all__ = ["Stores", "s3_url_from_https", "url_scheme"]
+if TYPE_CHECKING:
+    from aiobotocore.session import AioSession
+
+__all__ = ["Stores", "url_scheme"]
 
 
 def url_scheme(url: str) -> str:
@@ -40,7 +43,7 @@ class Stores:
 
     ``https_as_s3`` makes HTTPS URLs of S3 objects (AWS forms, or URLs under
     ``options.endpoint_url``) S3 objects, signed with the credential chain, instead of plain
-    HTTP resources. ``s3_transport`` picks how S3 GETs are sent.
+    HTTP resources.
     """
 
     def __init__(
@@ -49,19 +52,16 @@ class Stores:
         http_session: aiohttp.ClientSession | None = None,
         *,
         botocore_session: AioSession | None = None,
-        s3_transport: S3Transport = S3Transport.AIOHTTP,
         https_as_s3: bool = False,
     ):
         self.options = options or Options()
         self._http_session = http_session
-        self._owns_http = http_session is None
         self._botocore_session = botocore_session
-        self._s3_transport = s3_transport
         self._https_as_s3 = https_as_s3
         self._stack = AsyncExitStack()
         self._http: HTTPStore | None = None
         self._local: LocalStore | None = None
-        self._s3: dict[tuple[str | None, str | None], S3Store] = {}
+        self._s3: dict[tuple[str | None, str | None], s3.S3Store] = {}
         self._closed = False
 
     async def __aenter__(self) -> Stores:
@@ -100,23 +100,16 @@ class Stores:
         if self._closed:
             raise ConfigurationError("Stores used after aclose()")
 
-    def _s3_location(self, url: str) -> S3Location | None:
-        """The S3 object an HTTP(S) URL names when ``https_as_s3`` is on."""
-        if not self._https_as_s3:
-            return None
-        return parse_s3_https(url, endpoint_url=self.options.endpoint_url)
-
-    def s3_store(self, region: str | None = None, endpoint_url: str | None = None) -> S3Store:
+    def s3_store(self, region: str | None = None, endpoint_url: str | None = None) -> s3.S3Store:
         """The S3 store for an (endpoint, region); the options' own by default."""
         self._check_open()
         key = (endpoint_url or self.options.endpoint_url, region or self.options.region)
         store = self._s3.get(key)
         if store is None:
-            store = S3Store(
+            store = s3.S3Store(
                 self.options,
                 http_session=self._session(),
                 botocore_session=self._botocore_session,
-                transport=self._s3_transport,
                 region=key[1],
                 endpoint_url=key[0],
             )
@@ -134,6 +127,7 @@ class Stores:
         self._check_open()
         if self._local is None:
             self._local = LocalStore(self.options)
+            self._stack.push_async_callback(self._local.aclose)
         return self._local
 
     def for_url(self, url: str) -> Store:
@@ -142,7 +136,11 @@ class Stores:
         if scheme == "s3":
             return self.s3_store()
         if scheme in ("http", "https"):
-            loc = self._s3_location(url)
+            loc = (
+                s3.parse_s3_https(url, endpoint_url=self.options.endpoint_url)
+                if self._https_as_s3
+                else None
+            )
             if loc is None:
                 return self.http_store()
             if self.options.endpoint_url is not None and loc.region is None:
@@ -151,46 +149,3 @@ class Stores:
         if scheme == "file":
             return self.local_store()
         raise ConfigurationError(f"unsupported URL scheme {scheme!r}", url=url)
-
-    # --- sources ----------------------------------------------------------------------------
-
-    async def expand(self, source: str) -> AsyncIterator[str]:
-        """The object URLs a source names, streamed.
-
-        An object URL passes through. An S3 prefix (ending in ``/``, or a key with no object
-        under it) and a local directory expand to their objects, filtered by
-        ``options.suffixes``. A source naming nothing passes through so that reading it
-        reports the missing object.
-
-        An S3 key whose last part has a dot (``.../frame.fits``) is taken as an object with no
-        request at all: a list of ten million keys must not cost ten million LISTs. Only a key
-        without one (``s3://bucket/sector1``) is looked up to tell an object from a prefix.
-        """
-        store = self.for_url(source)
-        suffixes = self.options.suffixes
-        if isinstance(store, S3Store):
-            loc = store.locate(source)
-            if loc.key == "" or loc.key.endswith("/"):
-                async for info in store.list(source, suffixes=suffixes):
-                    yield info.url
-                return
-            if "." in loc.key.rsplit("/", 1)[-1]:
-                yield source
-                return
-            first = await store.first_key(source)
-            if first == loc.key:
-                yield source
-                return
-            if first is not None and not first.startswith(loc.key + "/"):
-                first = await store.first_key(source + "/")
-            if first is None:
-                yield source
-                return
-            async for info in store.list(source + "/", suffixes=suffixes):
-                yield info.url
-            return
-        if isinstance(store, LocalStore) and is_local_dir(source):
-            async for info in store.list(source, suffixes=suffixes):
-                yield info.url
-            return
-        yield source

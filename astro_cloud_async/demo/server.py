@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from aiohttp import ClientSession, web
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 __all__ = ["RangeServer", "check_range_support", "serve_directory", "serve_directory_in_thread"]
 

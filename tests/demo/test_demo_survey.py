@@ -13,8 +13,8 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 
-from astro_cloud_async import samples
-from astro_cloud_async.samples import BLOCK, HDULayout, astropy_layout, padded
+from astro_cloud_async.demo import survey as samples
+from astro_cloud_async.demo.survey import BLOCK, HDULayout, astropy_layout, padded
 
 TESS_DATA = padded(samples.TESS_DATA_BYTES)
 MOSAIC_DATA = padded(2048 * 4096 * 2)

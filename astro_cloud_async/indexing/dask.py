@@ -19,28 +19,31 @@ path that the client and every worker see (a shared filesystem). Resuming and
 from __future__ import annotations
 
 import importlib
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from ..catalog.failures import FailureEntry, FailureLog, failures_path
-from ..catalog.files import atomic_write
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..catalog.failures import FailureEntry
+from ..catalog.files import atomic_write, part_name
 from ..catalog.resume import catalog_format, url_key
 from ..catalog.rows import KeywordColumns, Keywords
-from ..catalog.writers import open_catalog
+from ..catalog.tables import rows_to_arrow
+from ..dask.partitions import Partition, list_partitions, options_for_workers, scan_partition
 from ..errors import ConfigurationError
 from ..options import Options
-from .partitions import Partition, list_partitions, options_for_workers, scan_partition
+from .job import IndexJob, Reporter
+from .plan import RunPlan
+from .result import IndexResult
+from .sources import source_lines
 
 if TYPE_CHECKING:
     import distributed
 
-    from ..cli.index import IndexJob, IndexResult
-
-__all__ = ["PartitionReport", "index_on_dask", "index_partition", "part_name"]
+__all__ = ["PartitionReport", "index_on_dask", "index_partition"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,21 +59,11 @@ class PartitionReport:
     retries: int
 
 
-def part_name(run: int, index: int) -> str:
-    """The part file of partition ``index`` of run ``run`` (the writer's naming scheme)."""
-    return f"part-{run:016x}-{index:06d}.parquet"
-
-
 def index_partition(
     partition: Partition, *, output: str, run: int, keywords: Keywords, options: Options
 ) -> PartitionReport:
     """Scan one partition and write its rows as a part of the catalog at ``output``
     (runs inside a worker)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from ..catalog.tables import rows_to_arrow
-
     scanned = scan_partition(partition, keywords, options)
     rows = scanned.rows
     if rows:
@@ -95,24 +88,6 @@ def index_partition(
     )
 
 
-def _lines(name: str) -> Iterator[str]:
-    stream: Any = sys.stdin if name == "-" else open(name, encoding="utf-8")  # noqa: SIM115
-    try:
-        for line in stream:
-            line = line.strip()
-            if line and not line.startswith("#"):
-                yield line
-    finally:
-        if stream is not sys.stdin:
-            stream.close()
-
-
-def _given(job: IndexJob) -> Iterator[str]:
-    yield from job.sources
-    for name in job.from_files:
-        yield from _lines(name)
-
-
 def _task_failed(partition: Partition, error: BaseException) -> list[FailureEntry]:
     message = str(error) or repr(error)
     return [FailureEntry(url=url_key(u), error=type(error).__name__, message=message)
@@ -124,50 +99,33 @@ def index_on_dask(
     scheduler: str | distributed.Client,
     *,
     objects_per_partition: int = 1000,
-    stream: TextIO | None = None,
+    reporter: Reporter | None = None,
 ) -> IndexResult:
-    """Run the ``index`` job ``job`` on the Dask cluster at ``scheduler`` (an address such as
+    """Run the index job ``job`` on the Dask cluster at ``scheduler`` (an address such as
     ``tcp://host:8786``, or a ``distributed.Client``, which is left open).
 
     Sources are listed here and cut into partitions of ``objects_per_partition`` objects; each
     partition is scanned and written by a worker. The catalog must be Parquet. Returns the
-    same :class:`~astro_cloud_async.cli.index.IndexResult` as a single-process run.
+    same :class:`~astro_cloud_async.indexing.IndexResult` as a run in this process.
     """
-    distributed: Any = importlib.import_module("distributed")
+    distributed: Any = importlib.import_module("distributed")  # the optional 'dask' extra
 
-    from ..cli.index import IndexResult
-    from ..cli.progress import Progress, RunCounts
-
-    stream = stream if stream is not None else sys.stderr
     if catalog_format(job.output, job.format) != "parquet":
         raise ConfigurationError("a catalog written on a Dask cluster must be Parquet")
     options = options_for_workers(job.options)
-    started = time.monotonic()
-    log = FailureLog(failures_path(job.output))
-    resuming = job.resume or job.retry_failed
-    writer = open_catalog(
-        job.output, keywords=job.keywords, format="parquet", resume=resuming,
-        overwrite=job.overwrite,
-    )  # fmt: skip
-    counts = RunCounts()
-    progress = Progress(counts, enabled=job.progress, stream=stream)
+    plan = RunPlan(job, format="parquet")
+    counts = plan.counts
+    if reporter is not None:
+        plan.expect()
     new_failures: list[FailureEntry] = []
-    completed: set[str] = set(writer.completed)
+    completed: set[str] = set(plan.writer.completed)
     rows = 0
     interrupted = False
     listed_ok: set[str] = set()
     try:
-        if not resuming:
-            log.remove()
-        earlier = log.load(writer.completed)
-        if job.retry_failed:
-            sources: list[str] | Iterator[str] = list(earlier)
-            skip = set(writer.completed)
-        else:
-            sources = _given(job)
-            skip = set(writer.completed) | {url_key(u) for u in earlier}
+        sources = plan.retry_sources if plan.retry_sources is not None else source_lines(job)
         listed = list_partitions(
-            sources, options, objects_per_partition=objects_per_partition, skip=skip
+            sources, options, objects_per_partition=objects_per_partition, skip=plan.skip
         )
         counts.listed, counts.skipped, counts.listing_done = listed.objects, listed.skipped, True
         listed_ok = set(listed.resolved)
@@ -205,8 +163,9 @@ def index_on_dask(
                         completed.update(url_key(u) for u in report.objects)
                     counts.failed += len(failures)
                     new_failures.extend(failures)
-                    log.append(failures)
-                    progress.refresh()
+                    plan.log.append(failures)
+                    if reporter is not None:
+                        reporter(counts)
             except KeyboardInterrupt:
                 interrupted = True
                 client.cancel(futures)
@@ -214,19 +173,8 @@ def index_on_dask(
             if client is not scheduler:
                 client.close()
     finally:
-        progress.close()
-        writer.close()
-    # (Closing the writer above, after the tasks, unified the schemas of the workers' parts.)
-    # A source that now lists clears its earlier listing failure, unless it failed again.
-    failed_now = {entry.url for entry in new_failures}
-    outstanding = log.compact(completed | (listed_ok - failed_now))
-    return IndexResult(
-        counts=counts,
-        elapsed=time.monotonic() - started,
-        output=job.output,
-        failures_file=log.path,
-        new_failures=new_failures,
-        outstanding=len(outstanding),
-        interrupted=interrupted,
-        rows=rows,
+        # Closing the writer after the tasks unifies the schemas of the workers' parts.
+        plan.writer.close()
+    return plan.result(
+        new_failures, listed_ok, interrupted=interrupted, completed=completed, rows=rows
     )

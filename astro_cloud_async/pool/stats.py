@@ -81,6 +81,7 @@ class StatsSnapshot:
     in_flight: int
     queued: int
     retrying: int
+    list_requests: int
     p50: float | None
     p90: float | None
     p99: float | None
@@ -95,7 +96,9 @@ class PoolStats:
     ``requests`` counts attempts sent (retries included); ``completed`` and ``failures``
     count fetches that ended with bytes or with an error after their retries; ``bytes`` are
     the bytes returned and ``discarded_bytes`` those read and dropped because a server ignored
-    Range. ``in_flight``, ``queued`` and ``retrying`` (waiting out a back-off) are gauges.
+    Range. ``list_requests`` counts listing pages asked for (retries included), which the
+    other counters leave out. ``in_flight``, ``queued`` and ``retrying`` (waiting out a
+    back-off) are gauges over both kinds.
     """
 
     requests: int = 0
@@ -108,6 +111,7 @@ class PoolStats:
     in_flight: int = 0
     queued: int = 0
     retrying: int = 0
+    list_requests: int = 0
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
     @property
@@ -134,6 +138,7 @@ class PoolStats:
             in_flight=self.in_flight,
             queued=self.queued,
             retrying=self.retrying,
+            list_requests=self.list_requests,
             p50=self.p50,
             p90=self.p90,
             p99=self.p99,

@@ -1,0 +1,270 @@
+"""S3 and S3-compatible object stores: ranged GETs and listing pages, signed here.
+
+One transport: every request (a ranged GET of an object, a page of ListObjectsV2) is signed by
+:mod:`.sigv4` and sent over the shared aiohttp session; :mod:`.config` resolves once per store
+where requests go and with which credentials. A 206 is checked by the same rules as any HTTP
+answer (:mod:`..answers`); error answers become typed errors through :mod:`.errors`. When AWS
+answers that a bucket lives in another region, the store remembers the bucket's region and
+sends the request once more. Retrying otherwise is the pool's business, not ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from urllib.parse import quote, unquote, urlsplit
+
+import aiohttp
+from aiobotocore.session import AioSession
+from yarl import URL
+
+from ...errors import ConfigurationError, FetchError, ObjectChangedError
+from ...options import Options
+from ..answers import etags_match, parse_content_range, past_end, xml_field
+from ..base import ListPage, RangeResult, SourceKind, StoreBase, check_range, range_header
+from ..transport import (
+    client_timeout,
+    make_session,
+    map_client_errors,
+    read_error_body,
+    read_range_response,
+)
+from .config import S3Config, request_target, resolve_config
+from .errors import REGION_CODES, s3_error
+from .listing import list_query, parse_list_page
+from .sigv4 import Credentials, SigV4Signer, canonical_query
+from .urls import S3Location, parse_s3_https, parse_s3_url
+
+__all__ = ["S3Store"]
+
+
+_REGION_STATUS = frozenset({301, 400})
+"""Statuses with which AWS says a bucket lives in another region."""
+
+
+class S3Store(StoreBase):
+    """Reads and lists objects of S3 or an S3-compatible service.
+
+    URLs are ``s3://bucket/key``, or HTTPS URLs of S3 objects (AWS forms, or any URL under
+    ``endpoint_url``). ``http_session`` and ``botocore_session`` are shared and never closed
+    here; without them the store makes its own. Nothing is resolved or opened before the first
+    request.
+    """
+
+    def __init__(
+        self,
+        options: Options,
+        *,
+        http_session: aiohttp.ClientSession | None = None,
+        botocore_session: AioSession | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+    ):
+        self._options = options
+        self._region = region or options.region
+        self._endpoint_url = endpoint_url or options.endpoint_url
+        self._http = http_session
+        self._owns_http = http_session is None
+        self._botocore_session = botocore_session
+        self._lock = asyncio.Lock()
+        self._config: S3Config | None = None
+        self._bucket_regions: dict[str, str] = {}
+        self._signers: dict[str, SigV4Signer] = {}
+        self._credentials: Credentials | None = None
+        self._timeout = client_timeout(options)
+        self._closed = False
+
+    def __repr__(self) -> str:
+        where = self._endpoint_url or "aws"
+        mode = "anon" if self._options.anon else "signed"
+        return f"<S3Store {where} region={self._region} {mode}>"
+
+    # --- lifetime ----------------------------------------------------------------------------
+
+    async def _start(self) -> S3Config:
+        async with self._lock:
+            if self._closed:
+                raise ConfigurationError("S3 store used after aclose()")
+            if self._config is None:
+                self._config = await resolve_config(
+                    self._options,
+                    region=self._region,
+                    endpoint_url=self._endpoint_url,
+                    botocore_session=self._botocore_session,
+                )
+                if self._http is None:
+                    self._http = make_session(self._options)
+            return self._config
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            self._closed = True
+            self._config = None
+            if self._owns_http and self._http is not None:
+                session, self._http = self._http, None
+                await session.close()
+
+    # --- addressing ---------------------------------------------------------------------------
+
+    def locate(self, url: str) -> S3Location:
+        """The bucket and key an ``s3://`` or HTTPS URL names."""
+        if "://" in url and url.split("://", 1)[0].lower() in ("s3", "s3a"):
+            return parse_s3_url(url)
+        loc = parse_s3_https(url, endpoint_url=self._endpoint_url)
+        if loc is None:
+            raise ConfigurationError("not a URL of an S3 object", url=url)
+        if loc.region is not None and loc.bucket not in self._bucket_regions:
+            self._bucket_regions[loc.bucket] = loc.region
+        return loc
+
+    def source_kind(self, source: str) -> SourceKind:
+        """A bucket, or a key ending in ``/``, is a prefix; a key whose last part has a dot
+        (``.../frame.fits``) is an object, with no request at all (a list of ten million keys
+        must not cost ten million LISTs); any other key may be either."""
+        key = self.locate(source).key
+        if key == "" or key.endswith("/"):
+            return SourceKind.PREFIX
+        if "." in key.rsplit("/", 1)[-1]:
+            return SourceKind.OBJECT
+        return SourceKind.UNKNOWN
+
+    def _signer(self, region: str) -> SigV4Signer:
+        signer = self._signers.get(region)
+        if signer is None:
+            signer = self._signers[region] = SigV4Signer(region, "s3")
+        return signer
+
+    async def _credentials_for(self, config: S3Config, url: str, offset: int) -> Credentials:
+        frozen = await config.frozen_credentials(url, offset)
+        cached = self._credentials
+        if cached is None or cached != frozen:
+            cached = self._credentials = frozen  # one object while unchanged
+        return cached
+
+    # --- requests -----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _send(
+        self,
+        loc: S3Location,
+        url: str,
+        offset: int,
+        *,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Sign and send one GET for ``loc``; the answer, whatever its status.
+
+        A wrong-region answer from AWS is followed once (the bucket's region is remembered).
+        """
+        config = self._config or await self._start()
+        for redirected in (False, True):
+            region = self._bucket_regions.get(loc.bucket, config.region)
+            target, host, path = request_target(config.endpoint, loc, region)
+            canonical = canonical_query(query) if query else ""
+            signed: dict[str, str] = {}
+            if self._options.requester_pays:
+                signed["x-amz-request-payer"] = "requester"
+            if self._options.anon:
+                sent = signed
+            else:
+                creds = await self._credentials_for(config, url, offset)
+                sent = self._signer(region).sign(
+                    "GET", host, path, creds, query=canonical, headers=signed
+                )
+            if headers:
+                sent.update(headers)
+            request_url = URL(target + (f"?{canonical}" if canonical else ""), encoded=True)
+            http = self._http
+            assert http is not None
+            with map_client_errors(url, offset):
+                async with http.get(
+                    request_url,
+                    headers=sent,
+                    allow_redirects=False,
+                    timeout=self._timeout,
+                    raise_for_status=False,
+                    auto_decompress=False,
+                ) as resp:
+                    moved = None
+                    if resp.status in _REGION_STATUS and config.endpoint.aws and not redirected:
+                        body = await read_error_body(resp)
+                        code = xml_field(body, "Code")
+                        moved = resp.headers.get("x-amz-bucket-region") or xml_field(body, "Region")
+                        if (
+                            not moved
+                            or moved == region
+                            or (code not in REGION_CODES and resp.status != 301)
+                        ):
+                            raise s3_error(resp.status, code, url, offset)
+                    if moved is None:
+                        yield resp
+                        return
+            self._bucket_regions[loc.bucket] = moved
+
+    async def _error(self, resp: aiohttp.ClientResponse, url: str, offset: int) -> FetchError:
+        body = await read_error_body(resp)
+        return s3_error(resp.status, xml_field(body, "Code"), url, offset)
+
+    async def get_range(
+        self, url: str, start: int, end: int, *, if_match: str | None = None
+    ) -> RangeResult:
+        check_range(url, start, end)
+        loc = self.locate(url)
+        headers = {"Range": range_header(start, end), "Accept-Encoding": "identity"}
+        if if_match is not None:
+            headers["If-Match"] = if_match
+        async with self._send(loc, url, start, headers=headers) as resp:
+            if resp.status in (200, 206):
+                result = await read_range_response(resp, url, start, end)
+            else:
+                body = await read_error_body(resp)
+                code = xml_field(body, "Code")
+                if resp.status != 416 and code != "InvalidRange":
+                    raise s3_error(resp.status, code, url, start)
+                cr = parse_content_range(resp.headers.get("Content-Range"))
+                total = cr.total if cr is not None else None
+                if total is None:
+                    size = xml_field(body, "ActualObjectSize")
+                    total = int(size) if size and size.isdigit() else None
+                return past_end(url, start, total, resp.headers.get("ETag"))
+        if if_match is not None and not etags_match(if_match, result.etag):
+            raise ObjectChangedError(
+                f"ETag is now {result.etag}, expected {if_match}", url=url, offset=start
+            )
+        return result
+
+    async def list_page(
+        self,
+        url_prefix: str,
+        token: str | None = None,
+        *,
+        suffixes: tuple[str, ...] | None = None,
+        limit: int | None = None,
+    ) -> ListPage:
+        """One page of the objects whose keys start with the prefix, in key order."""
+        loc = self.locate(url_prefix)
+        bucket = S3Location(loc.bucket, "", loc.region)
+        query = list_query(loc.key, token, limit)
+        async with self._send(bucket, url_prefix, 0, query=query) as resp:
+            if resp.status != 200:
+                raise await self._error(resp, url_prefix, 0)
+            body = await resp.read()
+        return parse_list_page(body, url_prefix, _url_maker(url_prefix, loc), suffixes)
+
+
+def _url_maker(url_prefix: str, loc: S3Location) -> Callable[[str], str]:
+    """Build listed objects' URLs in the same form as the prefix was given."""
+    if url_prefix.split("://", 1)[0].lower() in ("s3", "s3a"):
+        scheme = url_prefix.split("://", 1)[0]
+        return lambda key: f"{scheme}://{loc.bucket}/{key}"
+    parts = urlsplit(url_prefix)
+    path = parts.path
+    head = path
+    for i in range(len(path), -1, -1):
+        if (i == 0 or path[i - 1] == "/") and unquote(path[i:]) == loc.key:
+            head = path[:i]
+            break
+    base = f"{parts.scheme}://{parts.netloc}{head}"
+    return lambda key: base + quote(key, safe="/-_.~")

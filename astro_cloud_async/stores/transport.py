@@ -1,0 +1,211 @@
+"""aiohttp plumbing shared by the stores that speak HTTP: the session, exception mapping, and
+reading a ranged answer's body.
+
+Every answer is checked against what was asked rather than trusted (:mod:`.answers` holds the
+rules): a 206 must carry a Content-Range starting at ``start``; a 416 is the end of the object
+(``bytes */N`` when the server says N); a 200 means the server ignored Range, so only the first
+``end`` bytes of the body are read and the connection is then closed instead of being returned
+to the pool (reading on would download the whole object). Transport exceptions become typed
+errors through one mapping, never by reading message text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import aiohttp
+
+from ..errors import (
+    AstroCloudError,
+    ConfigurationError,
+    ConnectionFailedError,
+    FetchTimeoutError,
+    ResponseError,
+)
+from ..options import Options
+from .answers import (
+    INCOMPLETE_BODY,
+    check_partial,
+    error_for_status,
+    parse_content_range,
+    past_end,
+    short_body,
+)
+from .base import RangeResult
+
+__all__ = [
+    "client_timeout",
+    "make_session",
+    "map_client_errors",
+    "read_error_body",
+    "read_range_response",
+    "read_up_to",
+]
+
+_SKIP_CHUNK = 1 << 20
+_ERROR_BODY_LIMIT = 64 * 1024
+
+
+def client_timeout(options: Options) -> aiohttp.ClientTimeout:
+    """Socket-level time-outs; the pool bounds each request's total time."""
+    return aiohttp.ClientTimeout(
+        total=None, sock_connect=options.connect_timeout, sock_read=options.timeout
+    )
+
+
+def make_session(options: Options) -> aiohttp.ClientSession:
+    """A ClientSession with a keep-alive pool sized by ``options``. Call inside a running loop.
+
+    Bodies are never decompressed (byte offsets must be those of the stored object) and no
+    default headers or auth are set: those belong to HTTP stores, never to S3 requests.
+    """
+    connector = aiohttp.TCPConnector(
+        limit=options.concurrency,
+        limit_per_host=options.connections_per_host,
+        ttl_dns_cache=300,
+        enable_cleanup_closed=False,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=client_timeout(options),
+        auto_decompress=False,
+        raise_for_status=False,
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
+@contextmanager
+def map_client_errors(url: str, offset: int) -> Iterator[None]:
+    """Turn aiohttp and socket exceptions raised inside the block into typed errors."""
+    try:
+        yield
+    except AstroCloudError:
+        raise
+    except aiohttp.ClientPayloadError as e:
+        raise ResponseError(
+            "response body ended early", url=url, offset=offset, code=INCOMPLETE_BODY
+        ) from e
+    except aiohttp.ClientResponseError as e:  # a session created with raise_for_status=True
+        raise error_for_status(e.status, url, offset) from e
+    except aiohttp.InvalidURL as e:
+        raise ConfigurationError("invalid URL", url=url, offset=offset) from e
+    except ValueError as e:
+        # aiohttp refuses to build some requests (credentials in the URL and an Authorization
+        # header at once); its message is not passed on, as it may quote the request.
+        raise ConfigurationError(
+            "the request cannot be sent as configured (conflicting credentials?)",
+            url=url,
+            offset=offset,
+        ) from e
+    except (asyncio.TimeoutError, TimeoutError) as e:  # aiohttp's time-outs derive from these
+        raise FetchTimeoutError(f"timed out ({type(e).__name__})", url=url, offset=offset) from e
+    except (aiohttp.ClientConnectionError, OSError) as e:
+        reason = getattr(e, "strerror", None) or type(e).__name__
+        raise ConnectionFailedError(f"connection failed: {reason}", url=url, offset=offset) from e
+    except aiohttp.ClientError as e:
+        raise ResponseError(f"request failed: {type(e).__name__}", url=url, offset=offset) from e
+
+
+async def read_up_to(content: aiohttp.StreamReader, n: int) -> bytes:
+    """Read ``n`` bytes, or fewer if the body ends first."""
+    parts: list[bytes] = []
+    got = 0
+    while got < n:
+        chunk = await content.read(n - got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+async def _skip(content: aiohttp.StreamReader, n: int) -> int:
+    """Read and drop ``n`` bytes, in bounded chunks; return how many there were."""
+    skipped = 0
+    while skipped < n:
+        chunk = await content.read(min(n - skipped, _SKIP_CHUNK))
+        if not chunk:
+            break
+        skipped += len(chunk)
+    return skipped
+
+
+async def read_error_body(resp: aiohttp.ClientResponse) -> bytes:
+    """The (bounded) body of an error answer; drops the connection if it is large."""
+    length = resp.content_length
+    if length is not None and length > _ERROR_BODY_LIMIT:
+        resp.close()
+        return b""
+    body = await read_up_to(resp.content, _ERROR_BODY_LIMIT)
+    if not resp.content.at_eof():
+        resp.close()
+    return body
+
+
+async def read_range_response(
+    resp: aiohttp.ClientResponse, url: str, start: int, end: int
+) -> RangeResult:
+    """Read ``[start, end)`` from a 200, 206 or 416 answer to a ranged GET, checking it."""
+    status = resp.status
+    headers = resp.headers
+    etag = headers.get("ETag")
+    encoding = headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("identity", "") and status in (200, 206):
+        resp.close()
+        raise ResponseError(
+            f"server sent a {encoding}-encoded body; byte offsets would be wrong",
+            url=url,
+            offset=start,
+            status=status,
+        )
+
+    if status == 206:
+        try:
+            part = check_partial(headers.get("Content-Range"), url, start, end)
+        except ResponseError:
+            resp.close()
+            raise
+        take = part.take
+        if take == part.sent and resp.content_length in (None, part.sent):
+            data = await resp.read()
+        else:
+            data = await read_up_to(resp.content, take)
+            if not resp.content.at_eof():
+                resp.close()
+        if len(data) != take:
+            raise short_body(url, start, len(data), take)
+        return RangeResult(data, start, part.total, etag)
+
+    if status == 416:
+        cr416 = parse_content_range(headers.get("Content-Range"))
+        await read_error_body(resp)
+        return past_end(url, start, cr416.total if cr416 is not None else None, etag)
+
+    if status == 200:
+        return await _read_from_full_body(resp, url, start, end, etag)
+
+    resp.close()
+    raise ResponseError(f"unexpected HTTP {status}", url=url, offset=start, status=status)
+
+
+async def _read_from_full_body(
+    resp: aiohttp.ClientResponse, url: str, start: int, end: int, etag: str | None
+) -> RangeResult:
+    """The server ignored Range: skip to ``start``, read up to ``end``, then hang up."""
+    length = resp.content_length
+    if length is not None and start >= length:
+        resp.close()
+        return RangeResult(b"", start, length, etag)
+    content = resp.content
+    skipped = await _skip(content, start)
+    data = await read_up_to(content, end - start) if skipped == start else b""
+    eof = content.at_eof()
+    got = skipped + len(data)
+    size = length if length is not None else (got if eof else None)
+    if size is not None and got < min(end, size):
+        raise short_body(url, start, got, min(end, size))
+    if not eof:
+        resp.close()  # do not download the rest of the object
+    return RangeResult(data, start, size, etag, discarded=skipped)
