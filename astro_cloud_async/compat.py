@@ -80,7 +80,16 @@ def endpoint_from_environment() -> str | None:
 
 def s3_options(url: str, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """``url`` as ``s3://bucket/key``, with the endpoint and region it implies added to
-    ``options``. Raises :class:`ConfigurationError` for a URL that names no S3 object."""
+    ``options``; for callers that said the object is on S3 (``CloudService.S3``).
+
+    AWS URLs (virtual-hosted or path-style) name their bucket and region; a URL under the
+    configured endpoint (``endpoint_url``, ``AWS_ENDPOINT_URL``) is path-style on it. Any
+    other ``http(s)://`` URL is taken as path-style on an S3-compatible service at its own
+    origin (``http://host:9000/bucket/key``), as the original package signed whatever URL it
+    was given: the origin becomes the endpoint, the first path segment the bucket, the rest
+    (percent-decoded) the key. Raises :class:`ConfigurationError` for a URL that can name no
+    S3 object (no bucket, a query string, another scheme).
+    """
     out = dict(options)
     endpoint = out.get("endpoint_url") or endpoint_from_environment()
     if endpoint:
@@ -89,9 +98,14 @@ def s3_options(url: str, options: Mapping[str, Any]) -> tuple[str, dict[str, Any
         return url, out
     location = parse_s3_https(url, endpoint_url=endpoint)
     if location is None:
-        raise ConfigurationError(
-            "not the URL of an S3 object (give endpoint_url for an S3 service off AWS)", url=url
-        )
+        parts = urlsplit(url)
+        if parts.scheme.lower() in ("http", "https") and parts.netloc:
+            origin = f"{parts.scheme}://{parts.netloc}"
+            location = parse_s3_https(url, endpoint_url=origin)
+            if location is not None:
+                out["endpoint_url"] = origin
+    if location is None:
+        raise ConfigurationError("not the URL of an S3 object", url=url)
     if location.region is not None and out.get("region") is None:
         out["region"] = location.region
     return location.url, out

@@ -131,8 +131,13 @@ def test_s3_urls_of_every_form(monkeypatch: pytest.MonkeyPatch) -> None:
         "s3://bucket/key.fits",
         {"anon": True},
     )
-    with pytest.raises(ConfigurationError, match="endpoint_url"):
-        s3_options("http://127.0.0.1:9000/bucket/key.fits", {})
+    # Said to be S3, a URL off AWS is path-style on an S3-compatible service at its origin.
+    url, opts = s3_options("http://127.0.0.1:9000/bucket/dir/a%2Bb%20c%25.fits", {})
+    assert (url, opts) == ("s3://bucket/dir/a+b c%.fits", {"endpoint_url": "http://127.0.0.1:9000"})
+    with pytest.raises(ConfigurationError):
+        s3_options("http://127.0.0.1:9000/", {})  # no bucket
+    with pytest.raises(ConfigurationError):
+        s3_options("http://127.0.0.1:9000/bucket/k.fits?X-Amz-Signature=abc", {})
     given = {"endpoint_url": "http://127.0.0.1:9000"}
     assert s3_options("http://127.0.0.1:9000/bucket/k.fits", given)[0] == "s3://bucket/k.fits"
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9000")
@@ -185,12 +190,13 @@ def test_s3_tier_through_aws_auth_and_explicit_endpoint(
     url = s3_env.http_url("requester-pays", path.name)
     headers = aca.load_headers(url, auth=aca.AWSAuth(request_payer=True))
     assert [(h.offset, h.length) for h in headers] == layout(path)
-    monkeypatch.delenv("AWS_ENDPOINT_URL")
-    monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
-    with pytest.raises(ConfigurationError, match="endpoint_url"):
-        aca.load_headers(url, aca.CloudService.S3)
     headers = aca.load_headers(url, aca.CloudService.S3, endpoint_url=s3_env.endpoint_url)
     assert len(headers) == 4
+    # The rest of the API keeps refusing an S3 URL it cannot tell from a web page.
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
+    with pytest.raises(aca.AccessDeniedError):
+        aca.read_headers(url, retries=0)  # read as a plain HTTP resource: unsigned, refused
 
 
 def test_s3_tier_errors_are_typed(
@@ -279,3 +285,46 @@ def test_aws_auth_without_credentials(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     with pytest.raises(AccessDeniedError, match="no AWS credentials"):
         requests.get(s3_env.http_url("private", "x.fits"), auth=aca.AWSAuth(), timeout=30)
+
+
+def test_path_style_urls_off_aws_load_as_the_readme_loop_teaches(
+    s3_env: S3Server, sample_corpus: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Credentials in the environment, no AWS_ENDPOINT_URL: the URL's origin is the endpoint.
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
+    bucket = s3_env.scratch_private_bucket  # signed only, like a requester-pays bucket
+    files = {
+        key: sample_corpus[name]
+        for key, name in (
+            ("odd/a+b c%.fits", "mosaic"),
+            ("plain.fits", "tess_1"),
+            ("dir/table.fits", "table"),
+        )
+    }
+    client = s3_env.client(direct=True)
+    try:
+        for key, path in files.items():
+            client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        urls = {key: s3_env.http_url(bucket, quote(key)) for key in files}
+        mark = s3_env.log_mark()
+        for key, url in urls.items():  # the loop of the original package's README, as written
+            headers = aca.load_headers(
+                url, aca.CloudService.S3, aca.PaymentSolution.AWSRequestPayer
+            )
+            assert [(h.offset, h.length) for h in headers] == layout(files[key])
+            assert [h.fits.tostring() for h in headers] == [
+                r.fits.tostring() for r in aca.read_headers(files[key])
+            ]
+        entries = s3_env.access_log_entries(mark, at_least=len(files))
+        mine = [e for e in entries if e.path.startswith(f"/{bucket}/")]
+        assert {e.path for e in mine} == {f"/{bucket}/{quote(k, safe='/-_.~')}" for k in files}
+        assert all(e.request_payer == "requester" for e in mine)
+        assert all(e.authorization == "AWS4-HMAC-SHA256" for e in mine)
+        # Unsigned, the bucket refuses: the records above came from signed requests.
+        with pytest.raises(aca.AccessDeniedError):
+            aca.read_headers(urls["plain.fits"], retries=0)
+    finally:
+        for key in files:
+            client.delete_object(Bucket=bucket, Key=key)
+        client.close()

@@ -26,6 +26,10 @@ class AccessLogEntry:
     status: int
     bytes_sent: int
     range: str | None
+    request_payer: str | None = None
+    """The ``x-amz-request-payer`` header (nginx logs it; others leave it ``None``)."""
+    authorization: str | None = None
+    """The scheme of the ``Authorization`` header (``AWS4-HMAC-SHA256``), where logged."""
 
 
 def _none_if_dash(value: str) -> str | None:
@@ -33,8 +37,12 @@ def _none_if_dash(value: str) -> str | None:
 
 
 def parse_tab_line(line: str) -> AccessLogEntry:
-    """``request-line <TAB> status <TAB> body-bytes <TAB> range`` (nginx and Apache format)."""
-    request, status, sent, range_ = line.rstrip("\n").split("\t")[:4]
+    """``request-line <TAB> status <TAB> body-bytes <TAB> range`` (nginx and Apache format),
+    then (nginx) the request-payer header and the Authorization header, of which only the
+    scheme is kept."""
+    fields = line.rstrip("\n").split("\t")
+    request, status, sent, range_ = fields[:4]
+    payer, authorization = [*fields[4:6], "-", "-"][:2]
     method, _, rest = request.partition(" ")
     path = rest.rsplit(" ", 1)[0] if " " in rest else rest
     return AccessLogEntry(
@@ -43,6 +51,8 @@ def parse_tab_line(line: str) -> AccessLogEntry:
         status=int(status),
         bytes_sent=0 if sent == "-" else int(sent),
         range=_none_if_dash(range_),
+        request_payer=_none_if_dash(payer),
+        authorization=_none_if_dash(authorization.split(" ", 1)[0]),
     )
 
 

@@ -32,7 +32,10 @@ LUA_MODULES = (
     Path("/usr/lib/nginx/modules/ngx_http_lua_module.so"),
 )
 
-_LOG_FORMAT = r"log_format counted '$request\t$status\t$body_bytes_sent\t$http_range';"
+_LOG_FORMAT = (
+    r"log_format counted '$request\t$status\t$body_bytes_sent\t$http_range"
+    r"\t$http_x_amz_request_payer\t$http_authorization';"
+)
 
 
 def nginx_binary() -> str:
