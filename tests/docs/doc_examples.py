@@ -228,6 +228,7 @@ def subprocess_env(shims: Path) -> dict[str, str]:
     env["PATH"] = f"{shims}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.pop("PYTEST_CURRENT_TEST", None)
+    env["TMPDIR"] = str(fresh_folder(shims.parent / "tmp"))  # what a command leaves stays here
     return env
 
 
