@@ -32,7 +32,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,11 +127,14 @@ class PageRun:
     env: dict[str, str]
     namespace: dict[str, Any] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop | None = None
+    closers: list[Callable[[], object]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.namespace.update({"__name__": "__main__", "__builtins__": __builtins__})
 
     def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
         if self.loop is not None:
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())
             self.loop.close()

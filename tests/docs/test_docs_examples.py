@@ -33,6 +33,8 @@ EXAMPLES = [example for page in pages() for example in examples(page)]
 BUCKETS = ("my-bucket", "bucket", "ARCHIVE-BUCKET")
 """The S3 buckets the pages name; each is a prefix of the scratch bucket of the S3 server."""
 S3_PREFIX = "docs/"
+SCHEDULER = "tcp://scheduler:8786"
+"""The Dask scheduler the pages name; a local cluster's scheduler stands in for it."""
 PROFILE = "survey-account"
 """The credentials profile the pages name; it holds the S3 server's keys."""
 
@@ -142,25 +144,45 @@ def page_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> PageRun:
     run = page_runs.get(example.page)
+    workspace = (
+        run.workspace
+        if run is not None
+        else fresh_folder(tmp_path_factory.mktemp("docs-page") / example.page.stem)
+    )
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in aws_env(docs_s3, workspace).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(workspace)
     if run is None:
-        workspace = fresh_folder(tmp_path_factory.mktemp("docs-page") / example.page.stem)
         write_workspace(workspace, docs_s3)
-        shims = command_shims(workspace / ".bin")
         run = PageRun(
             page=example.page,
             workspace=workspace,
             places=places(docs_http, docs_s3, workspace),
-            env={},
+            env=subprocess_env(command_shims(workspace / ".bin")),
         )
-        run.env = shims_env = subprocess_env(shims)
-        shims_env.update(aws_env(docs_s3, workspace))
         page_runs[example.page] = run
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in aws_env(docs_s3, run.workspace).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(run.workspace)
+        if SCHEDULER in example.page.read_text(encoding="utf-8"):
+            # Started with the AWS variables set, which its worker processes inherit.
+            run.places.append((SCHEDULER, start_cluster(run, workspace)))
     return run
+
+
+def start_cluster(run: PageRun, workspace: Path) -> str:
+    """A two-process Dask cluster on 127.0.0.1 for the page's scheduler; its address."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        processes=True,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address=":0",
+        local_directory=str(workspace / ".dask"),
+    )
+    run.closers.append(cluster.close)
+    address: str = cluster.scheduler_address
+    return address
 
 
 def aws_env(s3: S3Server, workspace: Path) -> dict[str, str]:
