@@ -1,10 +1,10 @@
 """The blocking entry point :func:`read_headers`, for scripts and notebooks.
 
-It runs :meth:`Client.read_headers` through the one sync bridge (:func:`~astro_cloud_async.
-tasks.run_sync`), so local files, HTTP(S) and S3 objects are all read by the same stores and
-walk as a scan reads them: the same errors, the same ETag on every record (so a section read
-later can check the object has not changed). Each call opens and closes its own client, so no
-loop, session or thread outlives the call.
+It runs :meth:`Client.read_headers` through the one sync bridge
+(:func:`~astro_cloud_async.tasks.run_sync`), so local files, HTTP(S) and S3 objects are all
+read by the same stores and walk as a scan reads them: the same errors, the same ETag on
+every record (so a section read later can check the object has not changed). Each call
+opens and closes its own client, so no loop, session or thread outlives the call.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ A store only fetches byte ranges and lists keys; concurrency, retries and statis
 :func:`range_header` is the single place where one becomes an HTTP ``bytes=a-b`` header.
 Listing is paged: one :meth:`Lister.list_page` call is one request, so the pool can retry and
 count each page like any other request. Each store also says what a source names
-(:meth:`Expander.source_kind`), so that the rules of one service (an S3 key with a dot in its
+(:meth:`Lister.source_kind`), so that the rules of one service (an S3 key with a dot in its
 last part is an object) stay in that service's store.
 """
 
