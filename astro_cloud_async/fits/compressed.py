@@ -50,9 +50,7 @@ def is_tile_compressed(header: Header) -> bool:
     if not cards or cards[0].keyword != "XTENSION":
         return False
     xtension = cards[0].value
-    if not isinstance(xtension, str) or xtension.rstrip().upper() not in ("BINTABLE", "A3DTABLE"):
-        return False
-    return True
+    return isinstance(xtension, str) and xtension.rstrip().upper() in ("BINTABLE", "A3DTABLE")
 
 
 def _reserved(keyword: str) -> bool:
