@@ -11,6 +11,7 @@ the pool's business, not ours.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from urllib.parse import quote, urlencode, urlsplit
@@ -20,7 +21,7 @@ from yarl import URL
 
 from ...errors import AccessDeniedError, ConfigurationError, ObjectChangedError
 from ...options import Options
-from ..answers import etags_match, xml_field
+from ..answers import etags_match, past_end, xml_field
 from ..base import (
     ListPage,
     RangeResult,
@@ -213,6 +214,10 @@ class AzureStore(StoreBase):
         async with self._get(loc, path, {}, headers, url, start) as resp:
             if resp.status not in (200, 206, 416):
                 raise await self._error(resp, url, start)
+            total = _empty_part(resp)
+            if total is not None and start >= total:
+                resp.close()
+                return past_end(url, start, total, resp.headers.get("ETag"))
             result = await read_range_response(resp, url, start, end)
         if if_match is not None and not etags_match(if_match, result.etag):
             raise ObjectChangedError(
@@ -237,6 +242,20 @@ class AzureStore(StoreBase):
                 raise await self._error(resp, url_prefix, 0)
             body = await resp.read()
         return parse_list_page(body, url_prefix, _url_maker(url_prefix, loc), suffixes)
+
+
+_EMPTY_PART = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+
+
+def _empty_part(resp: aiohttp.ClientResponse) -> int | None:
+    """The object size of a 206 for a range past the end (``bytes N-(N-1)/N``), which Azurite
+    sends where Azure answers 416; ``None`` for any other answer."""
+    if resp.status != 206:
+        return None
+    m = _EMPTY_PART.match(resp.headers.get("Content-Range", ""))
+    if m is None or int(m.group(2)) >= int(m.group(1)):
+        return None
+    return int(m.group(3))
 
 
 def _url_maker(url_prefix: str, loc: AzureLocation) -> Callable[[str], str]:
