@@ -118,6 +118,11 @@ async def test_sas_in_an_https_url_serves_its_container(
         ]
         assert (await store.get_range(urls[0], 0, BLOCK)).data[:6] == b"SIMPLE"
         assert "sig=" not in repr(store)
+        with pytest.raises(ObjectNotFoundError) as info:
+            await store.get_range(f"{azure_server.endpoint_url}/private/nothing.fits?{sas}", 0, 1)
+    signature = sas.split("sig=")[1].split("&")[0]
+    for shown in (str(info.value), repr(info.value)):
+        assert "sig=REDACTED" in shown and signature not in shown
 
 
 async def test_missing_blobs_and_containers(azure_server: AzureServer) -> None:
