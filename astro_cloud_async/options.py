@@ -24,6 +24,8 @@ from .fits.walker import (
 
 __all__ = ["BLOCK", "Options"]
 
+_SECRET_FIELDS = frozenset({"auth", "headers", "account_key", "sas_token", "connection_string"})
+
 
 @dataclass(frozen=True, slots=True)
 class Options:
@@ -56,12 +58,29 @@ class Options:
     """Seconds allowed for one request, from sending it to its last byte."""
     connect_timeout: float = 10.0
 
-    # S3
+    # Object stores (S3; ``anon``, ``requester_pays`` and ``endpoint_url`` serve GCS and Azure too)
     anon: bool = False
+    """Send no credentials: public buckets and containers."""
     requester_pays: bool = False
     endpoint_url: str | None = None
+    """The service endpoint of the URLs' service: an S3-compatible server, a GCS emulator, an
+    Azure blob endpoint."""
     region: str | None = None
     profile: str | None = None
+
+    # Google Cloud Storage
+    project: str | None = None
+    """The project billed for requester-pays reads (sent as ``userProject``)."""
+
+    # Azure Blob Storage
+    account_name: str | None = None
+    """The storage account of ``az://`` and ``abfs://`` URLs."""
+    account_key: str | None = None
+    """The account's key, for Shared Key signing (else ``AZURE_STORAGE_KEY``)."""
+    sas_token: str | None = None
+    """A shared access signature (else ``AZURE_STORAGE_SAS_TOKEN``, or one in the URL)."""
+    connection_string: str | None = None
+    """An Azure connection string (else ``AZURE_STORAGE_CONNECTION_STRING``)."""
 
     # HTTP
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -103,11 +122,11 @@ class Options:
         return dataclasses.replace(base, **kwargs) if kwargs else base
 
     def __repr__(self) -> str:
-        # Never show auth or header values: they may hold secrets.
+        # Never show auth, header values, keys or SAS tokens: they may hold secrets.
         shown = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name in ("auth", "headers"):
+            if f.name in _SECRET_FIELDS:
                 value = "<hidden>" if value else value
             if value != f.default and not (f.name == "headers" and not value):
                 shown.append(f"{f.name}={value!r}")

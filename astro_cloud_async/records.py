@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from .errors import AstroCloudError, redact_url
 from .fits.cards import Card
+from .fits.compressed import image_header, is_tile_compressed
 from .fits.header import Header
 from .fits.walker import HDU
 
@@ -66,6 +67,18 @@ class HDURecord:
     def fits(self) -> astropy.io.fits.Header:
         """The header as an ``astropy.io.fits.Header`` (built on first access, then cached)."""
         return self.header.to_astropy()
+
+    @property
+    def tile_compressed(self) -> bool:
+        """True for a tile-compressed image: a binary table with ``ZIMAGE = T``."""
+        return is_tile_compressed(self.header)
+
+    @property
+    def image_header(self) -> Header | None:
+        """A tile-compressed image's own header, as astropy shows that HDU
+        (``CompImageHDU.header``: ``BITPIX``, ``NAXISn`` of the image); ``None`` for any other
+        HDU. ``header`` stays the table header stored in the object. Made on each access."""
+        return image_header(self.header)
 
     @property
     def header_size(self) -> int:

@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 from servers import HTTPServer, start_apache, start_caddy, start_nginx
 from servers.availability import start_or_skip
+from servers.azurite import AzureServer, start_azurite
 from servers.faults import FaultServer
+from servers.gcs import GCSServer, start_fake_gcs
 from servers.s3data import ManyKeys, copy_objects, load_many_keys, upload_folder
 from servers.seaweedfs import S3Server, start_seaweedfs
+from servers.survey import write_survey
 
 from astro_cloud_async.demo.survey import write_test_corpus
 
@@ -29,6 +32,9 @@ SERVER_FIXTURES = frozenset(
         "s3_server",
         "s3_many_keys",
         "s3_env",
+        "gcs_server",
+        "gcs_credentials",
+        "azure_server",
     }
 )
 
@@ -136,3 +142,59 @@ async def faults() -> AsyncIterator[FaultServer]:
         yield server
     finally:
         await server.stop()
+
+
+# --- Google Cloud Storage and Azure Blob emulators ---------------------------------------------
+
+_LARGE = frozenset({"tess_2", "tess_3", "mosaic"})
+"""Corpus files left out of the emulators, which hold everything in memory."""
+
+
+@pytest.fixture(scope="session")
+def cloud_survey(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """500 small FITS files of six kinds (``survey/obs-0000.fits``...): key -> local path."""
+    return write_survey(tmp_path_factory.mktemp("cloud-survey"), 500)
+
+
+@pytest.fixture(scope="session")
+def cloud_objects(sample_corpus: dict[str, Path], cloud_survey: dict[str, Path]) -> dict[str, Path]:
+    """What each emulator bucket and container holds: the survey under ``survey/`` and the
+    sample corpus (less its three largest files) keyed by file name."""
+    corpus = {p.name: p for name, p in sample_corpus.items() if name not in _LARGE}
+    return {**corpus, **cloud_survey}
+
+
+@pytest.fixture(scope="session")
+def gcs_server(cloud_objects: dict[str, Path]) -> Iterator[GCSServer]:
+    """fake-gcs-server behind its token-checking gateway; ``public``, ``private`` and
+    ``requester-pays`` each hold ``cloud_objects``."""
+    buckets = dict.fromkeys(("public", "private", "requester-pays"), cloud_objects)
+    server = start_or_skip(lambda: start_fake_gcs(buckets))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gcs_credentials(
+    gcs_server: GCSServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> GCSServer:
+    """A fresh service-account file in GOOGLE_APPLICATION_CREDENTIALS (tokens from the
+    gateway) and no emulator variable: tests pass ``endpoint_url``."""
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(gcs_server.credentials_file(tmp_path)))
+    return gcs_server
+
+
+@pytest.fixture(scope="session")
+def azure_server(cloud_objects: dict[str, Path]) -> Iterator[AzureServer]:
+    """Azurite behind a logging gateway; ``public`` (anonymous read and list) and
+    ``private`` each hold ``cloud_objects``."""
+    server = start_or_skip(start_azurite)
+    try:
+        for container in (server.public_container, server.private_container):
+            server.upload(container, cloud_objects)
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()

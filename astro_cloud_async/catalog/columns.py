@@ -59,8 +59,12 @@ FIXED_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
     ("truncated", ColumnType.BOOL),
     ("object_size", ColumnType.INT64),
     ("etag", ColumnType.STRING),
+    ("tile_compressed", ColumnType.BOOL),
 )
-"""The columns every catalog starts with, in order; keyword columns follow, then ``header``."""
+"""The columns every catalog starts with, in order; keyword columns follow, then ``header``.
+
+For a tile-compressed image (``tile_compressed``), ``extname``, ``xtension`` and the keyword
+columns hold the image's values (as astropy shows the HDU), ``header`` the stored table's."""
 
 HEADER_COLUMN = "header"
 """The last column: the header's cards as text, up to and including END."""

@@ -119,23 +119,31 @@ def header_text(header: Header) -> str:
 
 
 def object_rows(records: Sequence[HDURecord], keywords: Keywords) -> list[dict[str, Any]]:
-    """The rows of one whole object (its records, in HDU order)."""
+    """The rows of one whole object (its records, in HDU order).
+
+    A tile-compressed image is shown as the image it holds: its ``extname``, ``xtension`` and
+    keyword values are those of the image header (``tile_compressed`` says so); the
+    ``header`` column keeps the table header stored in the object.
+    """
     rows = []
     for record in records:
+        image = record.image_header
+        shown = image if image is not None else record.header
         row: dict[str, Any] = {
             "url": redact_url(record.url) or record.url,
             "hdu": record.index,
             "n_hdus": len(records),
-            "extname": _text_or_none(record.header.get("EXTNAME")),
-            "xtension": _text_or_none(record.header.get("XTENSION")),
+            "extname": _text_or_none(shown.get("EXTNAME")),
+            "xtension": _text_or_none(shown.get("XTENSION")),
             "header_offset": record.header_offset,
             "data_offset": record.data_offset,
             "data_size": record.data_size,
             "truncated": record.truncated,
             "object_size": record.object_size,
             "etag": record.etag,
+            "tile_compressed": image is not None,
         }
-        row.update(keyword_values(record.header, keywords))
+        row.update(keyword_values(shown, keywords))
         row[HEADER_COLUMN] = header_text(record.header)
         rows.append(row)
     return rows

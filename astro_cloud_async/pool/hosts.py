@@ -8,7 +8,8 @@ __all__ = ["host_key"]
 
 
 def host_key(url: str) -> str:
-    """The bound a URL counts against: its host, an S3 bucket, or none for local files."""
+    """The bound a URL counts against: its host, a bucket (S3, GCS) or an Azure container,
+    or none for local files."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return ""
@@ -17,4 +18,8 @@ def host_key(url: str) -> str:
         return f"{scheme}://{urlsplit(url).netloc.rpartition('@')[2].lower()}"
     if scheme in ("s3", "s3a"):
         return "s3://" + rest.partition("/")[0]
+    if scheme in ("gs", "gcs"):
+        return "gs://" + rest.partition("/")[0]
+    if scheme in ("az", "abfs", "abfss"):
+        return "az://" + rest.partition("/")[0]
     return ""

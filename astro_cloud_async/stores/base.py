@@ -12,9 +12,11 @@ last part is an object) stay in that service's store.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, TypeVar, runtime_checkable
+from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import ConfigurationError
 
@@ -28,6 +30,8 @@ __all__ = [
     "Store",
     "StoreBase",
     "check_range",
+    "key_kind",
+    "listed_url_maker",
     "matches_suffix",
     "range_header",
 ]
@@ -151,6 +155,31 @@ class StoreBase:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def key_kind(key: str) -> SourceKind:
+    """What a bucket's key names, without a request: the bucket itself (``""``) or a key
+    ending in ``/`` is a prefix, a key whose last part has a dot (``.../frame.fits``) an object
+    (a list of ten million keys must not cost ten million LISTs); any other key may be either."""
+    if key == "" or key.endswith("/"):
+        return SourceKind.PREFIX
+    if "." in key.rsplit("/", 1)[-1]:
+        return SourceKind.OBJECT
+    return SourceKind.UNKNOWN
+
+
+def listed_url_maker(url_prefix: str, key: str, safe: str = "/-_.~") -> Callable[[str], str]:
+    """Make listed objects' HTTP(S) URLs in the form the prefix was given: the prefix's URL
+    up to where its (percent-encoded) ``key`` starts, then each listed key, encoded."""
+    parts = urlsplit(url_prefix)
+    path = parts.path
+    head = path if path.endswith("/") else path + "/"
+    for i in range(len(path), -1, -1):
+        if (i == 0 or path[i - 1] == "/") and unquote(path[i:]) == key:
+            head = path[:i]
+            break
+    base = f"{parts.scheme}://{parts.netloc}{head}"
+    return lambda name: base + quote(name, safe=safe)
 
 
 def check_range(url: str, start: int, end: int) -> None:

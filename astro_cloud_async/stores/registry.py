@@ -1,9 +1,12 @@
 """From a URL to the store that reads it.
 
 :class:`Stores` owns everything with a socket for one set of options: one aiohttp session for
-all HTTP(S) hosts and signed object-store requests, one S3 store per (endpoint, region), a
-local store. Stores are made on first use, synchronously, and their sockets open on their
-first request; the S3 code (and aiobotocore with it) is imported only when an S3 URL comes.
+all HTTP(S) hosts and signed object-store requests, one S3 store per (endpoint, region), one
+GCS store, one Azure store, a local store. Stores are made on first use, synchronously, and
+their sockets open on their first request; a service's code (aiobotocore for S3, google-auth
+for GCS) is imported only when a URL of that service comes. HTTPS URLs of Google's and
+Azure's storage hosts (and URLs under an Azure connection string's blob endpoint) go to those
+services' stores, since only they can sign and list them.
 The whole set closes through one ``AsyncExitStack``; a session passed in is never closed.
 """
 
@@ -17,7 +20,8 @@ import aiohttp
 
 from ..errors import ConfigurationError
 from ..options import Options
-from . import s3
+from . import azure, gcs, s3
+from .azure.config import configured_endpoint
 from .base import Store
 from .http import HTTPStore
 from .local import LocalStore
@@ -29,13 +33,17 @@ if TYPE_CHECKING:
 __all__ = ["Stores", "url_scheme"]
 
 
+_SCHEME_ALIASES = {"s3a": "s3", "gcs": "gs", "abfs": "az", "abfss": "az"}
+
+
 def url_scheme(url: str) -> str:
-    """``"s3"``, ``"http"``, ``"https"``, ``"file"`` (also for plain paths) or another scheme."""
+    """``"s3"``, ``"gs"``, ``"az"``, ``"http"``, ``"https"``, ``"file"`` (also for plain paths)
+    or another scheme; aliases (``s3a``, ``gcs``, ``abfs``, ``abfss``) give their service's."""
     scheme, sep, _ = url.partition("://")
     if not sep:
         return "file"
     scheme = scheme.lower()
-    return "s3" if scheme == "s3a" else scheme
+    return _SCHEME_ALIASES.get(scheme, scheme)
 
 
 class Stores:
@@ -62,6 +70,9 @@ class Stores:
         self._http: HTTPStore | None = None
         self._local: LocalStore | None = None
         self._s3: dict[tuple[str | None, str | None], s3.S3Store] = {}
+        self._gcs: gcs.GCSStore | None = None
+        self._azure: azure.AzureStore | None = None
+        self._azure_endpoint: str | None = configured_endpoint(self.options, connection_only=True)
         self._closed = False
 
     async def __aenter__(self) -> Stores:
@@ -81,10 +92,13 @@ class Stores:
         await self._stack.aclose()
         self._http = None
         self._local = None
+        self._gcs = None
+        self._azure = None
         self._s3.clear()
 
     def __repr__(self) -> str:
         made = (["http"] if self._http else []) + (["local"] if self._local else [])
+        made += (["gcs"] if self._gcs else []) + (["azure"] if self._azure else [])
         made += [f"s3({endpoint or 'aws'}, {region})" for endpoint, region in self._s3]
         return f"<Stores {', '.join(made) or 'none yet'}>"
 
@@ -117,6 +131,22 @@ class Stores:
             self._s3[key] = store
         return store
 
+    def gcs_store(self) -> gcs.GCSStore:
+        """The Google Cloud Storage store."""
+        self._check_open()
+        if self._gcs is None:
+            self._gcs = gcs.GCSStore(self.options, http_session=self._session())
+            self._stack.push_async_callback(self._gcs.aclose)
+        return self._gcs
+
+    def azure_store(self) -> azure.AzureStore:
+        """The Azure Blob Storage store."""
+        self._check_open()
+        if self._azure is None:
+            self._azure = azure.AzureStore(self.options, http_session=self._session())
+            self._stack.push_async_callback(self._azure.aclose)
+        return self._azure
+
     def http_store(self) -> HTTPStore:
         self._check_open()
         if self._http is None:
@@ -135,7 +165,15 @@ class Stores:
         scheme = url_scheme(url)
         if scheme == "s3":
             return self.s3_store()
+        if scheme == "gs":
+            return self.gcs_store()
+        if scheme == "az":
+            return self.azure_store()
         if scheme in ("http", "https"):
+            if gcs.is_gcs_https(url):
+                return self.gcs_store()
+            if azure.parse_azure_https(url, endpoint=self._azure_endpoint) is not None:
+                return self.azure_store()
             loc = (
                 s3.parse_s3_https(url, endpoint_url=self.options.endpoint_url)
                 if self._https_as_s3

@@ -43,9 +43,13 @@ def test_rows_match_astropy(
         rows = object_rows(records, keywords)
         layout = astropy_layout(path)
         assert len(rows) == len(layout), name
-        # Stored headers (a compressed image's table header, not the decompressed one).
-        with fits.open(path, disable_image_compression=True) as hdul:
-            for row, hdu, place in zip(rows, hdul, layout, strict=True):
+        # Stored headers for the layout and the header text; the headers astropy shows (a
+        # compressed image's own, decompressed) for the keyword columns.
+        with (
+            fits.open(path, disable_image_compression=True) as hdul,
+            fits.open(path) as shown,
+        ):
+            for row, hdu, seen, place in zip(rows, hdul, shown, layout, strict=True):
                 assert row["n_hdus"] == len(layout)
                 assert (row["header_offset"], row["data_offset"]) == (
                     place.header_offset,
@@ -60,11 +64,13 @@ def test_rows_match_astropy(
                 )
                 expected = stored if h.get("ZIMAGE") else place.data_size
                 assert row["data_size"] == expected, name
-                assert row["extname"] == h.get("EXTNAME")
+                assert row["tile_compressed"] is isinstance(seen, fits.CompImageHDU)
+                assert row["tile_compressed"] is bool(h.get("ZIMAGE"))
+                assert row["extname"] == seen.header.get("EXTNAME")
                 for key in keywords:
-                    assert row[key] == hdu.header.get(key), (name, key)
+                    assert row[key] == seen.header.get(key), (name, key)
                 if row["hdu"] > 0:
-                    assert row["xtension"] == hdu.header["XTENSION"]
+                    assert row["xtension"] == seen.header["XTENSION"]
                 # The header text reads back as the same header.
                 again = fits.Header.fromstring(row["header"])
                 assert list(again.keys()) == list(hdu.header.keys())
@@ -91,6 +97,7 @@ def test_all_keywords_are_valued_cards_only(corpus_records: dict[str, list[HDURe
         "truncated",
         "object_size",
         "etag",
+        "tile_compressed",
         "header",
     }
     assert keyword_columns == valued
