@@ -61,5 +61,13 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    asyncio.run(_serve(args))
+    try:
+        asyncio.run(_serve(args))
+    except OSError as err:  # the address cannot be listened on (in use, not this machine's)
+        print(
+            f"astro-cloud-async serve: error: cannot listen on {args.host}:{args.port}: "
+            f"{err.strerror or err}",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -161,7 +161,8 @@ def scan_options(base: Options, form: dict[str, Any]) -> Options:
 async def start_scan(request: web.Request) -> web.Response:
     form = await _body_json(request)
     source = form.get("source")
-    if not isinstance(source, str) or not source.strip():
+    sources = source.split() if isinstance(source, str) else []
+    if not sources:
         raise BadRequestError("type a URL, a bucket prefix or a folder to scan")
     keywords = form.get("keywords")
     options = scan_options(request.app[SETTINGS].options, form)
@@ -169,7 +170,7 @@ async def start_scan(request: web.Request) -> web.Response:
     if sum(job.running for job in scans.values()) >= MAX_RUNNING_SCANS:
         raise BadRequestError(f"{MAX_RUNNING_SCANS} scans are running: stop one first")
     job = ScanJob(
-        source.strip(),
+        sources,
         options,
         normalize_keywords(keywords if isinstance(keywords, str) else None),
     )
@@ -217,7 +218,7 @@ async def scan_catalog(request: web.Request) -> web.Response:
     job = _scan(request)
     fmt = request.match_info["format"]
     body = await asyncio.to_thread(catalog_bytes, job, fmt)
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in job.source.rstrip("/"))
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in job.sources[0].rstrip("/"))
     name = f"{stem.rsplit('_', 1)[-1] or 'scan'}-catalog.{fmt}"
     return web.Response(
         body=body,

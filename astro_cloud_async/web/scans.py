@@ -47,14 +47,15 @@ KEEPALIVE_SECONDS = 15.0
 
 
 class ScanJob:
-    """One scan of one source, run in a task; also a table source for the page."""
+    """One scan of the sources typed into the page, run in a task; also a table source."""
 
     kind = "scan"
 
-    def __init__(self, source: str, options: Options, keywords: Keywords) -> None:
+    def __init__(self, sources: list[str], options: Options, keywords: Keywords) -> None:
         self.id = "s" + secrets.token_urlsafe(6)
-        self.name = source
-        self.source = source
+        more = f" (+{len(sources) - 1} more)" if len(sources) > 1 else ""
+        self.name = sources[0] + more
+        self.sources = sources
         self.options = options
         self.keywords = keywords
         self.state = "running"
@@ -80,7 +81,7 @@ class ScanJob:
     async def _run(self) -> None:
         client = Client(self.options)
         try:
-            async with client, contextlib.aclosing(client.scan([self.source])) as results:
+            async with client, contextlib.aclosing(client.scan(self.sources)) as results:
                 async for outcome in agroup_objects(results):
                     if isinstance(outcome, ObjectFailed):
                         self.failures.append(FailureEntry.from_failure(outcome))
@@ -93,7 +94,7 @@ class ScanJob:
             self.state = "stopped"
         except AstroCloudError as err:
             self.state = "failed"
-            self.error = error_json(err.with_url(self.source))
+            self.error = error_json(err)
         except Exception as err:  # anything else: say so on the page, never a traceback
             self.state = "failed"
             self.error = error_json(err)

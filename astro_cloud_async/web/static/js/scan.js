@@ -18,6 +18,14 @@ export class ScanView {
     this.failures = 0;
     this.table = new DataTable(document.getElementById("scan-table"), { pageSize: 50 });
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.start(); });
+    const box = document.getElementById("scan-source");
+    const grow = () => {
+      box.rows = Math.min(8, Math.max(1, box.value.split("\n").length));
+    };
+    box.addEventListener("input", grow);
+    box.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); this.start(); }
+    });
     this.stopButton.addEventListener("click", () => this.stop());
     document.getElementById("scan-open").addEventListener("click", () => this.job && openCatalog(this.job));
   }
