@@ -283,7 +283,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         app[CLIENT] = client
         yield
         for job in list(app[SCANS].values()):
-            await job.stop()
+            await job.stop(cancel=True)
 
 
 def create_app(settings: WebSettings) -> web.Application:

@@ -22,10 +22,11 @@ import dataclasses
 import io
 import secrets
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..catalog.failures import FailureEntry
 from ..catalog.rows import KeywordColumns, Keywords, agroup_objects, object_rows
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     import pyarrow
 
 __all__ = ["ScanJob", "catalog_bytes"]
+
+T = TypeVar("T")
 
 PROGRESS_INTERVAL = 0.25
 """Seconds between two progress events at most (while something changes)."""
@@ -71,6 +74,8 @@ class ScanJob:
         self._chunks: list[pyarrow.Table] = []
         self._table: pyarrow.Table | None = None
         self._changed = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._lock = threading.Lock()  # the table is read from worker threads
         self._task: asyncio.Task[None] | None = None
 
     # --- running ---------------------------------------------------------------------------
@@ -82,14 +87,15 @@ class ScanJob:
         client = Client(self.options)
         try:
             async with client, contextlib.aclosing(client.scan(self.sources)) as results:
-                async for outcome in agroup_objects(results):
+                stoppable = _until(results, self._stop)
+                async for outcome in agroup_objects(stoppable):
                     if isinstance(outcome, ObjectFailed):
                         self.failures.append(FailureEntry.from_failure(outcome))
                     else:
                         self._add(outcome)
                     self._take_stats(client)
                     self._changed.set()
-            self.state = "finished"
+            self.state = "stopped" if self._stop.is_set() else "finished"
         except asyncio.CancelledError:
             self.state = "stopped"
         except AstroCloudError as err:
@@ -116,18 +122,28 @@ class ScanJob:
 
     def _add(self, records: tuple[HDURecord, ...]) -> None:
         rows = object_rows(records, self.keywords)
-        self._columns.observe(rows)
-        self.objects.append(records)
-        self._pending.extend(rows)
-        self.hdus += len(rows)
+        with self._lock:
+            self._columns.observe(rows)
+            self.objects.append(records)
+            self._pending.extend(rows)
+            self.hdus += len(rows)
 
-    async def stop(self) -> None:
-        """Cancel the scan; what it found so far stays."""
+    def whole_objects(self) -> list[tuple[HDURecord, ...]]:
+        """The records of every object read so far (a copy: the scan may go on)."""
+        with self._lock:
+            return list(self.objects)
+
+    async def stop(self, *, cancel: bool = False) -> None:
+        """End the scan; the objects read so far stay. ``cancel``: do not wait for the walks
+        in flight to be closed (the app is shutting down)."""
         task = self._task
-        if task is not None and not task.done():
+        if task is None or task.done():
+            return
+        self._stop.set()
+        if cancel:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     @property
     def running(self) -> bool:
@@ -136,6 +152,11 @@ class ScanJob:
     # --- the table -------------------------------------------------------------------------
 
     def table(self) -> pyarrow.Table:
+        """The rows so far (called from worker threads while the scan adds rows)."""
+        with self._lock:
+            return self._build()
+
+    def _build(self) -> pyarrow.Table:
         import pyarrow as pa
 
         if self._pending:
@@ -148,10 +169,6 @@ class ScanJob:
             self._chunks = chunks
             self._table = pa.concat_tables(chunks) if chunks else schema.empty_table()
         return self._table
-
-    @property
-    def version(self) -> Any:
-        return (self.id, self.hdus, tuple(self._columns.types.values()))
 
     # --- what the page follows -------------------------------------------------------------
 
@@ -190,6 +207,31 @@ class ScanJob:
                 yield "keepalive", {}
 
 
+async def _until(items: AsyncIterator[T], stop: asyncio.Event) -> AsyncIterator[T]:
+    """``items`` until ``stop`` is set; then the iteration ends as if ``items`` had.
+
+    Ending (rather than cancelling the consumer) lets it finish what it holds: the grouping of
+    records into objects keeps the last whole object read before the stop.
+    """
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        while True:
+            step = asyncio.ensure_future(anext(items))
+            await asyncio.wait({step, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                step.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await step
+                return
+            try:
+                item = step.result()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        stopped.cancel()
+
+
 def catalog_bytes(job: ScanJob, fmt: str) -> bytes:
     """The scan's result so far as a catalog file: Parquet (one file) or CSV."""
     if fmt == "parquet":
@@ -204,7 +246,7 @@ def catalog_bytes(job: ScanJob, fmt: str) -> bytes:
         with tempfile.TemporaryDirectory(prefix="aca-web-") as folder:
             path = Path(folder) / f"catalog.{fmt}"
             with open_catalog(path, keywords=job.keywords, format=fmt) as writer:
-                for records in job.objects:
+                for records in job.whole_objects():
                     writer.add(records)
             return path.read_bytes()
     raise BadRequestError(f"no catalog format {fmt!r} (parquet, csv or jsonl)")

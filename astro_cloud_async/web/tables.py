@@ -60,12 +60,7 @@ class TableSource(Protocol):
     """How to fetch bytes of its objects (for previews)."""
 
     def table(self) -> pyarrow.Table:
-        """The table as it is now."""
-        ...
-
-    @property
-    def version(self) -> Any:
-        """Changes whenever :meth:`table` would give something else."""
+        """The table as it is now (a scan's grows: rows are only ever added)."""
         ...
 
 
@@ -85,10 +80,6 @@ class CatalogTable:
         if self._table is None:
             self._table = _read(self.path)
         return self._table
-
-    @property
-    def version(self) -> Any:
-        return (self.id, 0)
 
 
 def _read(path: Path) -> pyarrow.Table:
@@ -132,6 +123,11 @@ class Tables:
         return tables
 
 
+def _version(source: TableSource, table: pyarrow.Table) -> tuple[str, int, str]:
+    """What names this state of a table: tables only grow, and columns may widen."""
+    return (source.id, len(table), str(table.schema))
+
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
@@ -172,7 +168,9 @@ def page(source: TableSource, query: Query, offset: int, limit: int) -> dict[str
     if offset < 0 or limit < 1:
         raise BadRequestError("offset must be >= 0 and limit >= 1")
     table = source.table()
-    numbers = matching_rows(table, query, search_column=HEADER_COLUMN, version=source.version)
+    numbers = matching_rows(
+        table, query, search_column=HEADER_COLUMN, version=_version(source, table)
+    )
     limit = min(limit, MAX_PAGE)
     return {
         "total": len(table),
@@ -237,7 +235,9 @@ def _circle(ra: float, dec: float, radius: float, n: int = 24) -> list[list[floa
 def footprints(source: TableSource, query: Query) -> dict[str, Any]:
     """The footprints of the rows ``query`` keeps (at most :data:`MAX_FOOTPRINTS`)."""
     table = source.table()
-    numbers = matching_rows(table, query, search_column=HEADER_COLUMN, version=source.version)
+    numbers = matching_rows(
+        table, query, search_column=HEADER_COLUMN, version=_version(source, table)
+    )
     present = [c for c in FOOTPRINT_COLUMNS if c in table.schema.names]
     shown: list[dict[str, Any]] = []
     missing = 0

@@ -191,7 +191,9 @@ export class DataTable {
     this.pager.replaceChildren(
       el("span", { class: "muted" }, `Rows ${formatInt(first)}–${formatInt(last)} of ${formatInt(page.matched)}`),
       el("span", { class: "spacer" }), size, prev, next);
-    Object.assign(this.container.dataset, { state: "ready", matched: page.matched, total: page.total, offset: page.offset });
+    Object.assign(this.container.dataset, {
+      state: "ready", table: this.tableId, matched: page.matched, total: page.total, offset: page.offset,
+    });
   }
 
   select(row, fromTable = false) {
