@@ -17,7 +17,6 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +24,17 @@ import pytest
 from servers import HTTPServer, start_nginx
 from servers.availability import in_ci, start_or_skip
 from web_data import (
+    ROOT,
+    Served,
+    Survey,
     write_pointing,
     write_sparse_4gb,
     write_special_cards,
     write_survey_catalog,
 )
 
-import astro_cloud_async
 from astro_cloud_async import catalog, scan
 
-ROOT = Path(astro_cloud_async.__file__).resolve().parent.parent
 CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMEDRIVER = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
 SCAN_CONCURRENCY = 8
@@ -68,14 +68,6 @@ def giant_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_sparse_4gb(tmp_path_factory.mktemp("giant") / "giant_sparse.fits")
 
 
-@dataclass(frozen=True)
-class Survey:
-    folder: Path
-    files: list[Path]
-    catalog: Path
-    """One Parquet file of exactly 1,000 HDUs with footprint columns."""
-
-
 @pytest.fixture(scope="session")
 def survey(tmp_path_factory: pytest.TempPathFactory) -> Survey:
     root = tmp_path_factory.mktemp("survey")
@@ -97,19 +89,6 @@ def corpus_catalog(
     path = tmp_path_factory.mktemp("corpus-catalog") / "corpus.parquet"
     catalog.write_catalog(asyncio.run(records()), path)
     return path
-
-
-@dataclass(frozen=True)
-class Served:
-    """``astro-cloud-async serve`` running: its page's URL (with the token) and its parts."""
-
-    url: str
-    base: str
-    token: str
-    process: subprocess.Popen[str]
-
-    def api(self, path: str) -> str:
-        return f"{self.base}{path}"
 
 
 def _read_url(process: subprocess.Popen[str], lines: list[str]) -> str | None:
@@ -206,7 +185,7 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """Headless Chromium (Debian's) through chromedriver, 1440 x 1000."""
+    """Headless Chromium (Debian's) through chromedriver, 1440 x 1100."""
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -232,14 +211,14 @@ def browser() -> Iterator[Any]:
         "--disable-sync",
         "--disable-dev-shm-usage",
         "--hide-scrollbars",
-        "--window-size=1440,1000",
+        "--window-size=1440,1100",
         f"--user-data-dir={profile}",
     ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(driver_path))
     try:
-        driver.set_window_size(1440, 1000)
+        driver.set_window_size(1440, 1100)
         yield driver
     finally:
         driver.quit()

@@ -14,8 +14,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import requests
-from conftest import ROOT, Served, Survey
 from servers import HTTPServer
+from web_data import ROOT, Served, Survey
 
 from astro_cloud_async.fits import walk_file
 from astro_cloud_async.web import is_loopback

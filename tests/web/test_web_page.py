@@ -15,8 +15,8 @@ import pytest
 import requests
 from astropy.io import fits
 from astropy.io.fits.card import Undefined
-from conftest import Served, Survey
 from servers import HTTPServer
+from web_data import Served, Survey
 
 from astro_cloud_async.fits import walk_file
 
@@ -136,7 +136,7 @@ def test_choosing_each_file_shows_every_header_as_astropy_reads_it(
     assert "NotFITSError" in message and "Traceback" not in message
     # The header view switches to the cards as written.
     choose_file(browser, web_files["special"])
-    browser.save_screenshot(str(screenshots / "drop-file.png"))
+    browser.save_screenshot(str(screenshots / "web-drop.png"))
     js(
         browser,
         "document.querySelector('#drop-headers details.hdu .segmented button + button').click()",
@@ -168,7 +168,7 @@ def test_sparse_4gb_file_shows_its_headers_at_once(
         ".map(t => t.textContent)",
     )
     assert names == ["PRIMARY", "HUGE", "TAIL"]
-    browser.save_screenshot(str(screenshots / "drop-4gb.png"))
+    browser.save_screenshot(str(screenshots / "web-drop-4gb.png"))
 
 
 # --- 2. scan -----------------------------------------------------------------------------------
@@ -260,8 +260,8 @@ def test_scan_of_a_survey_served_by_nginx_fills_the_table(
             == str(expected_hdus)
         ),
     )
-    js(browser, "window.scrollTo(0, 0)")
-    browser.save_screenshot(str(screenshots / "scan.png"))
+    js(browser, "window.scrollTo(0, 0); document.activeElement.blur()")
+    browser.save_screenshot(str(screenshots / "web-scan.png"))
 
 
 def test_stop_button_ends_a_running_scan(
@@ -360,7 +360,7 @@ def test_catalog_of_1000_hdus_renders_its_table_and_footprints(
         js(browser, "return document.querySelector('#sky path.fp.selected').dataset.row") == "145"
     )
     js(browser, "window.scrollTo(0, 0)")
-    browser.save_screenshot(str(screenshots / "catalog.png"))
+    browser.save_screenshot(str(screenshots / "web-catalog.png"))
 
 
 def test_catalog_filters_and_sorting(browser: Any, served: Served, survey: Survey) -> None:

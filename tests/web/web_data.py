@@ -8,7 +8,9 @@
 * :func:`write_sparse_4gb` -- a 4 GiB image between two small HDUs, sparse on disk, so a reader
   that does not jump over data would have to read 4 GiB;
 * :func:`write_survey_catalog` -- 50 pointings scanned into a catalog of exactly 1,000 HDUs,
-  with footprint columns computed by ``astropy.wcs.WCS(header).calc_footprint()``.
+  with footprint columns computed by ``astropy.wcs.WCS(header).calc_footprint()``;
+
+and the handles the fixtures give the tests (:class:`Survey`, :class:`Served`).
 """
 
 from __future__ import annotations
@@ -17,16 +19,21 @@ import asyncio
 import io
 import json
 import math
+import subprocess
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from astropy.io import fits
 
+import astro_cloud_async
 from astro_cloud_async import scan
 from astro_cloud_async.catalog import to_arrow
 
+ROOT = Path(astro_cloud_async.__file__).resolve().parent.parent
+"""The source tree whose package the tests run (``serve`` is started from it)."""
 CCD_SIDE = 128
 PIXEL_DEG = 7.0 / 3600  # 7 arcsec pixels: a CCD covers 0.25 degrees
 CCDS = [(i, j) for j in range(4) for i in range(5) if (i, j) != (4, 3)]  # 19 CCDs
@@ -251,3 +258,24 @@ def write_survey_catalog(folder: Path, catalog: Path, *, n: int = N_POINTINGS) -
     table = to_arrow(asyncio.run(records()), keywords=SURVEY_KEYWORDS)
     pq.write_table(with_footprints(table), catalog)
     return paths
+
+
+@dataclass(frozen=True)
+class Survey:
+    folder: Path
+    files: list[Path]
+    catalog: Path
+    """One Parquet file of exactly 1,000 HDUs with footprint columns."""
+
+
+@dataclass(frozen=True)
+class Served:
+    """``astro-cloud-async serve`` running: its page's URL (with the token) and its parts."""
+
+    url: str
+    base: str
+    token: str
+    process: subprocess.Popen[str]
+
+    def api(self, path: str) -> str:
+        return f"{self.base}{path}"

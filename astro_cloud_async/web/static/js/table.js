@@ -18,27 +18,20 @@ export class DataTable {
     this.pageSize = pageSize;
     this.onSelect = onSelect;
     this.onQuery = onQuery;
-    this.tableId = null;
     this.columns = [];
     this.visible = new Set();
-    this.filters = {};
-    this.search = "";
-    this.sort = null;
-    this.desc = false;
-    this.offset = 0;
-    this.selected = null;
     this.loading = null;
     this.refreshSoon = debounce(() => this.refresh(), 250);
+    this.reset(null);
+  }
+
+  /** Show table `tableId` from its first row, unfiltered and unsorted. */
+  reset(tableId) {
+    Object.assign(this, { tableId, filters: {}, search: "", sort: null, desc: false, offset: 0, selected: null });
   }
 
   async open(tableId) {
-    this.tableId = tableId;
-    this.filters = {};
-    this.search = "";
-    this.sort = null;
-    this.desc = false;
-    this.offset = 0;
-    this.selected = null;
+    this.reset(tableId);
     const info = await api(`/api/tables/${encodeURIComponent(tableId)}`);
     this.setColumns(info.columns);
     this.build();
