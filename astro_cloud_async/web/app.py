@@ -257,7 +257,8 @@ async def table_row(request: web.Request) -> web.Response:
 async def table_footprints(request: web.Request) -> web.Response:
     source = request.app[TABLES].get(request.match_info["id"])
     query = Query.from_params(request.query)
-    return _json(await asyncio.to_thread(footprints, source, query))
+    by = request.query.get("by") or None
+    return _json(await asyncio.to_thread(footprints, source, query, by))
 
 
 async def row_preview(request: web.Request) -> web.Response:

@@ -232,9 +232,12 @@ def _circle(ra: float, dec: float, radius: float, n: int = 24) -> list[list[floa
     return points
 
 
-def footprints(source: TableSource, query: Query) -> dict[str, Any]:
-    """The footprints of the rows ``query`` keeps (at most :data:`MAX_FOOTPRINTS`)."""
+def footprints(source: TableSource, query: Query, by: str | None = None) -> dict[str, Any]:
+    """The footprints of the rows ``query`` keeps (at most :data:`MAX_FOOTPRINTS`), each with
+    its value of the column ``by`` when given (the map colours them by it)."""
     table = source.table()
+    if by is not None and (by not in table.schema.names or by == HEADER_COLUMN):
+        raise BadRequestError(f"no column named {by!r} to colour by")
     numbers = matching_rows(
         table, query, search_column=HEADER_COLUMN, version=_version(source, table)
     )
@@ -243,20 +246,22 @@ def footprints(source: TableSource, query: Query) -> dict[str, Any]:
     missing = 0
     if present:
         label = [c for c in ("url", "hdu", "extname") if c in table.schema.names]
-        taken = table.select(present + label).take(numbers.slice(0, MAX_FOOTPRINTS))
+        extra = [by] if by is not None and by not in present + label else []
+        taken = table.select(present + label + extra).take(numbers.slice(0, MAX_FOOTPRINTS))
         for number, row in zip(numbers.to_pylist(), taken.to_pylist(), strict=False):
             polygon = _polygon(row)
             if polygon is None:
                 missing += 1
                 continue
             name = Path(str(row.get("url") or "")).name
-            shown.append(
-                {
-                    "row": number,
-                    "polygon": polygon,
-                    "label": f"{name} [{row.get('hdu')}] {row.get('extname') or ''}".strip(),
-                }
-            )
+            item = {
+                "row": number,
+                "polygon": polygon,
+                "label": f"{name} [{row.get('hdu')}] {row.get('extname') or ''}".strip(),
+            }
+            if by is not None:
+                item["value"] = _json_value(row.get(by))
+            shown.append(item)
     else:
         missing = len(numbers)
     return {

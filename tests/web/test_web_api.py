@@ -225,6 +225,11 @@ def test_footprints_of_the_rows_a_query_keeps(served: Served, survey: Survey) ->
     assert first["polygon"] == json.loads(table.column("footprint")[first["row"]].as_py())
     some = get(served, "/api/tables/c0/footprints", **{"f.CCDNUM": "=1"}).json()
     assert some["drawn"] == 50 and {f["row"] % 20 for f in some["footprints"]} == {1}
+    coloured = get(served, "/api/tables/c0/footprints", by="FILTER").json()["footprints"]
+    bands = table.column("FILTER").to_pylist()
+    assert all(f["value"] == bands[f["row"]] for f in coloured)
+    assert {f["value"] for f in coloured} == {"g", "r", "i"}
+    assert get(served, "/api/tables/c0/footprints", by="header").status_code == 400
     none = get(served, "/api/tables/c1/footprints").json()
     assert none["drawn"] == 0 and none["without"] == none["matched"] > 0
 

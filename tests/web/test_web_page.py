@@ -322,14 +322,25 @@ def test_catalog_of_1000_hdus_renders_its_table_and_footprints(
     open_catalog(browser, served, "c0")
     wait(browser, lambda d: table_state(d).get("matched") == "1000", 60, "no table")
     wait(browser, lambda d: sky_drawn(d) == 950, 60, "footprints not drawn")
+    table = pq.read_table(survey.catalog)
     assert len(browser.find_elements("css selector", "#sky path.fp")) == 950
     assert js(browser, "return document.querySelectorAll('#catalog-table tbody tr').length") == 50
     counts = js(browser, "return document.getElementById('sky-count').textContent")
     assert "950 footprints" in counts and "50 HDUs without celestial WCS" in counts
+    # Coloured by band, with a legend that counts them.
+    legend = js(
+        browser,
+        "return [...document.querySelectorAll('#sky .legend-item')].map(i => i.textContent)",
+    )
+    counts_by_band = {band: 0 for band in "gri"}
+    for band, footprint in zip(
+        table.column("FILTER").to_pylist(), table.column("footprint").to_pylist(), strict=True
+    ):
+        counts_by_band[band] += footprint is not None
+    assert legend == [f"{band}{counts_by_band[band]}" for band in "gri"]
     # Every footprint is drawn where its corners are: inside the map, none cut by its edge.
     assert js(browser, "return document.getElementById('sky').dataset.cut") == "0"
     # Click one: its header and a preview cutout appear.
-    table = pq.read_table(survey.catalog)
     target = browser.find_element("css selector", "#sky path.fp[data-row='145']")
     target.click()
     wait(browser, lambda d: js(d, "return document.getElementById('detail').dataset.row") == "145")

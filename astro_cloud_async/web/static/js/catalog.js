@@ -5,6 +5,7 @@ import { api, withToken } from "./api.js";
 import { el, basename, formatBytes, formatInt, debounce, describeError } from "./format.js";
 import { DataTable } from "./table.js";
 import { SkyMap } from "./sky.js";
+import { colouring } from "./colour.js";
 import { headerView, dimensions } from "./header.js";
 
 const IMAGE_TYPES = new Set(["PrimaryHDU", "ImageHDU"]);
@@ -27,6 +28,8 @@ export class CatalogView {
       onSelect: (row) => { this.table.select(row); },
     });
     this.select.addEventListener("change", () => this.open(this.select.value));
+    this.colourSelect = document.getElementById("sky-colour");
+    this.colourSelect.addEventListener("change", () => this.loadFootprints(this.table.params(), false));
     document.getElementById("sky-fit").addEventListener("click", () => this.sky.fit());
     document.getElementById("sky-all").addEventListener("click", () => this.sky.allSky());
     document.getElementById("sky-zoom-in").addEventListener("click", () => this.sky.zoomBy(1.6));
@@ -53,11 +56,21 @@ export class CatalogView {
     try {
       const info = await this.table.open(tableId);
       this.hasFootprints = info.footprints;
+      this.setColourChoices(info.columns);
       this.summary.textContent = `${formatInt(info.rows)} HDUs · ${info.columns.length} columns`;
       await this.loadFootprints(this.table.params(), true);
     } catch (err) {
       this.summary.textContent = describeError(err);
     }
+  }
+
+  setColourChoices(columns) {
+    const skip = new Set(["url", "header_offset", "data_offset", "etag", "footprint", "footprint_ra", "footprint_dec", "footprint_radius"]);
+    const usable = columns.filter((c) => (c.kind === "text" || c.kind === "number" || c.kind === "bool") && !skip.has(c.name));
+    const preferred = ["FILTER", "BAND", "FILTER1", "OBJECT"].find((n) => usable.some((c) => c.name === n)) || "";
+    this.colourSelect.replaceChildren(el("option", { value: "" }, "nothing"), ...usable.map((c) => el("option", { value: c.name }, c.name)));
+    this.colourSelect.value = preferred;
+    this.colourSelect.disabled = !this.hasFootprints;
   }
 
   async loadFootprints(params, fit) {
@@ -68,8 +81,11 @@ export class CatalogView {
       return;
     }
     try {
-      const answer = await api(`/api/tables/${encodeURIComponent(this.tableId)}/footprints?${params}`);
-      this.sky.setFootprints(answer.footprints);
+      const by = this.colourSelect.value;
+      const query = new URLSearchParams(params);
+      if (by) query.set("by", by);
+      const answer = await api(`/api/tables/${encodeURIComponent(this.tableId)}/footprints?${query}`);
+      this.sky.setFootprints(answer.footprints, by ? colouring(answer.footprints) : null, by);
       let text = `· ${formatInt(answer.drawn)} footprint${answer.drawn === 1 ? "" : "s"}`;
       if (answer.without) text += ` · ${formatInt(answer.without)} HDUs without celestial WCS`;
       if (answer.capped) text += " · first 20,000 shown";

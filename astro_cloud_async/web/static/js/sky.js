@@ -3,7 +3,7 @@
 // left, as on the sky. Edges are drawn as great circles, so large footprints curve as they
 // should; a polygon cut by the map's edge (the meridian opposite the centre) is not drawn.
 
-import { el } from "./format.js";
+import { el, formatCell } from "./format.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const D2R = Math.PI / 180;
@@ -84,7 +84,9 @@ export class SkyMap {
     this.root = svg("svg", { class: "sky-svg", role: "img", "aria-label": "Footprints on the sky" });
     this.caption = el("div", { class: "sky-caption" });
     this.tooltip = el("div", { class: "sky-tooltip", hidden: true });
-    container.replaceChildren(this.root, this.caption, this.tooltip);
+    this.legend = el("div", { class: "sky-legend", hidden: true });
+    this.colours = null;
+    container.replaceChildren(this.root, this.caption, this.legend, this.tooltip);
     this.pending = false;
     new ResizeObserver(() => this.render()).observe(container);
     this.setupInput();
@@ -130,7 +132,10 @@ export class SkyMap {
     return { d, broken };
   }
 
-  setFootprints(list) {
+  /** Footprints to draw; `colours` ({colourOf, legend}) colours them by their `value`. */
+  setFootprints(list, colours = null, column = "") {
+    this.colours = colours;
+    this.drawLegend(column);
     this.footprints = list.map((fp) => {
       const corners = fp.polygon.map(([ra, dec]) => vector(ra, dec));
       const ring = [];
@@ -143,6 +148,28 @@ export class SkyMap {
       return { ...fp, corners, ring };
     });
     this.render();
+  }
+
+  drawLegend(column) {
+    const c = this.colours;
+    if (!c) {
+      this.legend.hidden = true;
+      return;
+    }
+    const title = el("div", { class: "legend-title" }, column);
+    if (c.legend.kind === "ramp") {
+      const bar = el("div", { class: "legend-ramp" });
+      bar.style.background = `linear-gradient(90deg, ${c.legend.stops.join(", ")})`;
+      this.legend.replaceChildren(title, bar, el("div", { class: "legend-ends" },
+        el("span", {}, formatCell(c.legend.min, "number")), el("span", {}, formatCell(c.legend.max, "number"))));
+    } else {
+      this.legend.replaceChildren(title, ...c.legend.items.map((item) => {
+        const swatch = el("span", { class: "swatch" });
+        swatch.style.background = item.colour;
+        return el("div", { class: "legend-item" }, swatch, el("span", {}, item.label), el("span", { class: "legend-count" }, item.count));
+      }));
+    }
+    this.legend.hidden = false;
   }
 
   fit() {
@@ -327,7 +354,9 @@ export class SkyMap {
     for (const fp of this.footprints) {
       const { d, broken } = this.pathOf(fp.ring, true);
       if (broken) { cut += 1; continue; }
-      const path = svg("path", { d, class: `fp${fp.row === this.selected ? " selected" : ""}`, "data-row": fp.row, "data-label": fp.label });
+      const label = fp.value !== undefined && fp.value !== null ? `${fp.label} · ${fp.value}` : fp.label;
+      const path = svg("path", { d, class: `fp${fp.row === this.selected ? " selected" : ""}`, "data-row": fp.row, "data-label": label });
+      if (this.colours) path.style.setProperty("--fp", this.colours.colourOf(fp.value));
       shapes.append(path);
       drawn += 1;
     }
