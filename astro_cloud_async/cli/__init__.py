@@ -1,4 +1,4 @@
-"""The ``astro-cloud-async`` command: ``index``, ``headers``, ``info`` and ``demo``.
+"""The ``astro-cloud-async`` command: ``index``, ``headers``, ``info``, ``demo`` and ``serve``.
 
 Each subcommand lives in its own module with ``configure(parser)`` and ``run(args)``. The
 table :data:`COMMANDS` names them (as pip's command registry does), so ``--help`` and the
@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         ".demo",
         "index a sample survey served over HTTP on this machine (no account needed)",
     ),
+    "serve": (".serve", "a local web page: drop a file, watch a scan, browse a catalog on the sky"),
 }
 """Command name -> (its module, relative to this package; its one-line help)."""
 
