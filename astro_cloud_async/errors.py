@@ -175,7 +175,12 @@ class TooManyHDUsError(FITSError):
 
 
 class FetchError(AstroCloudError):
-    """Reading bytes from a store failed."""
+    """Reading bytes from a store failed.
+
+    ``status`` and ``code`` are the HTTP status and the service's error code, when an answer
+    came; ``retry_after`` the seconds it asked to wait before another attempt (its
+    ``Retry-After`` header, sent with 429 and 503), when it said.
+    """
 
     def __init__(
         self,
@@ -185,9 +190,11 @@ class FetchError(AstroCloudError):
         offset: int | None = None,
         status: int | None = None,
         code: str | None = None,
+        retry_after: float | None = None,
     ):
         self.status = status
         self.code = code
+        self.retry_after = retry_after
         super().__init__(message, url=url, offset=offset)
 
 

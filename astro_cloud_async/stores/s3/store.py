@@ -21,7 +21,7 @@ from yarl import URL
 
 from ...errors import ConfigurationError, FetchError, ObjectChangedError
 from ...options import Options
-from ..answers import etags_match, parse_content_range, past_end, xml_field
+from ..answers import etags_match, parse_content_range, past_end, retry_after, xml_field
 from ..base import ListPage, RangeResult, SourceKind, StoreBase, check_range, range_header
 from ..transport import (
     client_timeout,
@@ -197,7 +197,8 @@ class S3Store(StoreBase):
                             or moved == region
                             or (code not in REGION_CODES and resp.status != 301)
                         ):
-                            raise s3_error(resp.status, code, url, offset)
+                            wait = retry_after(resp.headers)
+                            raise s3_error(resp.status, code, url, offset, retry_after=wait)
                     if moved is None:
                         yield resp
                         return
@@ -205,7 +206,8 @@ class S3Store(StoreBase):
 
     async def _error(self, resp: aiohttp.ClientResponse, url: str, offset: int) -> FetchError:
         body = await read_error_body(resp)
-        return s3_error(resp.status, xml_field(body, "Code"), url, offset)
+        code = xml_field(body, "Code")
+        return s3_error(resp.status, code, url, offset, retry_after=retry_after(resp.headers))
 
     async def get_range(
         self, url: str, start: int, end: int, *, if_match: str | None = None
@@ -222,7 +224,8 @@ class S3Store(StoreBase):
                 body = await read_error_body(resp)
                 code = xml_field(body, "Code")
                 if resp.status != 416 and code != "InvalidRange":
-                    raise s3_error(resp.status, code, url, start)
+                    wait = retry_after(resp.headers)
+                    raise s3_error(resp.status, code, url, start, retry_after=wait)
                 cr = parse_content_range(resp.headers.get("Content-Range"))
                 total = cr.total if cr is not None else None
                 if total is None:
