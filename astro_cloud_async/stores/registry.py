@@ -3,7 +3,7 @@
 :class:`Stores` owns everything with a socket for one set of options: one aiohttp session for
 all HTTP(S) hosts and signed object-store requests, one S3 store per (endpoint, region), a
 local store. Stores are made on first use, synchronously, and their sockets open on their
-first request; the S3 code (and aiobotocore with it) is imported only when an S3 URL comes.
+first request; the S3 code (and botocore with it) is imported only when an S3 URL comes.
 The whole set closes through one ``AsyncExitStack``; a session passed in is never closed.
 """
 

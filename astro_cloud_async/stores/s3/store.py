@@ -1,8 +1,8 @@
 """S3 and S3-compatible object stores: ranged GETs and listing pages, signed here.
 
 One transport: every request (a ranged GET of an object, a page of ListObjectsV2) is signed by
-:mod:`.sigv4` and sent over the shared aiohttp session; :mod:`.config` resolves once per store
-where requests go and with which credentials. A 206 is checked by the same rules as any HTTP
+:mod:`.sigv4` and sent over the shared aiohttp session; :mod:`.config` resolves (once per process,
+cached) where requests go and with which credentials. A 206 is checked by the same rules as any HTTP
 answer (:mod:`..answers`); error answers become typed errors through :mod:`.errors`. When AWS
 answers that a bucket lives in another region, the store remembers the bucket's region and
 sends the request once more. Retrying otherwise is the pool's business, not ours.
@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
 import aiohttp
-from aiobotocore.session import AioSession
 from yarl import URL
 
 from ...errors import ConfigurationError, FetchError, ObjectChangedError
@@ -35,6 +35,9 @@ from .errors import REGION_CODES, s3_error
 from .listing import list_query, parse_list_page
 from .sigv4 import Credentials, SigV4Signer, canonical_query
 from .urls import S3Location, parse_s3_https, parse_s3_url
+
+if TYPE_CHECKING:
+    from aiobotocore.session import AioSession
 
 __all__ = ["S3Store"]
 
