@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from rel_helpers import FAST, scan_all, true_layout
-from servers import HTTPServer, ServerBinaryMissing, start_nginx
+from servers import HTTPServer, start_nginx
+from servers.availability import start_or_skip
 
 import astro_cloud_async as aca
 from astro_cloud_async.demo.survey import astropy_layout
@@ -185,10 +186,7 @@ def hostile_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _nginx(root: Path, **kwargs: int) -> HTTPServer:
-    try:
-        return start_nginx(root, **kwargs)
-    except ServerBinaryMissing as exc:
-        pytest.skip(str(exc))
+    return start_or_skip(lambda: start_nginx(root, **kwargs))
 
 
 @pytest.fixture(scope="module")
