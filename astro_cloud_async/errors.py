@@ -12,7 +12,12 @@ Messages and reprs never hold credentials: URLs are passed through :func:`redact
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from .fits.cards import Card
+    from .fits.header import Header
 
 __all__ = [
     "AccessDeniedError",
@@ -135,7 +140,27 @@ class HeaderTooLargeError(FITSError):
 
 
 class TruncatedHeaderError(FITSError):
-    """The object ends inside a header, before its END card."""
+    """The object ends inside a header, before its END card.
+
+    ``header`` holds what was read of that header (``ended`` false), so its cards can be
+    looked at: a file cut short in transfer, or written by software that left END out.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        offset: int | None = None,
+        header: Header | None = None,
+    ):
+        self.header = header
+        super().__init__(message, url=url, offset=offset)
+
+    @property
+    def cards(self) -> tuple[Card, ...]:
+        """The cards read before the object ended (none when nothing was kept)."""
+        return self.header.cards if self.header is not None else ()
 
 
 class InvalidHeaderError(FITSError):
@@ -150,7 +175,12 @@ class TooManyHDUsError(FITSError):
 
 
 class FetchError(AstroCloudError):
-    """Reading bytes from a store failed."""
+    """Reading bytes from a store failed.
+
+    ``status`` and ``code`` are the HTTP status and the service's error code, when an answer
+    came; ``retry_after`` the seconds it asked to wait before another attempt (its
+    ``Retry-After`` header, sent with 429 and 503), when it said.
+    """
 
     def __init__(
         self,
@@ -160,9 +190,11 @@ class FetchError(AstroCloudError):
         offset: int | None = None,
         status: int | None = None,
         code: str | None = None,
+        retry_after: float | None = None,
     ):
         self.status = status
         self.code = code
+        self.retry_after = retry_after
         super().__init__(message, url=url, offset=offset)
 
 

@@ -3,6 +3,9 @@
 Both are frozen values. An object ends in exactly one way: all its HDU records (yielded
 together, in order, once the object is fully walked), or a single ``ObjectFailed`` that also
 keeps whatever records were read before the failure, so nothing already fetched is lost.
+Every record of a whole object carries the object's HDU count (``n_hdus``), so whoever reads
+a stream of records knows the object is complete at its last record, without waiting for the
+next one (an interrupted index run writes it instead of fetching it again).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ class HDURecord:
     ``truncated`` is true when the object ends before the end of this HDU's data;
     ``trailing_bytes`` (last record only) counts bytes after the last HDU that do not start
     a valid header. ``object_size`` and ``etag`` describe the object as it was read.
+    ``n_hdus`` is the object's HDU count on the records of an object walked to its end, and
+    ``None`` on the records an :class:`ObjectFailed` keeps (the object's end was not seen).
     """
 
     url: str
@@ -41,10 +46,17 @@ class HDURecord:
     trailing_bytes: int = 0
     object_size: int | None = None
     etag: str | None = None
+    n_hdus: int | None = None
 
     @classmethod
     def from_hdu(
-        cls, url: str, hdu: HDU, *, object_size: int | None = None, etag: str | None = None
+        cls,
+        url: str,
+        hdu: HDU,
+        *,
+        object_size: int | None = None,
+        etag: str | None = None,
+        n_hdus: int | None = None,
     ) -> HDURecord:
         return cls(
             url=url,
@@ -57,7 +69,13 @@ class HDURecord:
             trailing_bytes=hdu.trailing_bytes,
             object_size=object_size,
             etag=etag,
+            n_hdus=n_hdus,
         )
+
+    @property
+    def closes_object(self) -> bool:
+        """Whether this is the last record of a whole object (its ``n_hdus`` is known)."""
+        return self.n_hdus is not None and self.index == self.n_hdus - 1
 
     @property
     def cards(self) -> tuple[Card, ...]:

@@ -3,7 +3,8 @@
 Servers are session-scoped (each starts once, in well under a second, except SeaweedFS which
 takes a few seconds) and serve the one folder ``sample_corpus`` writes. Tests that use them are
 marked ``servers`` automatically. When a server program is missing the test is skipped, or
-fails under CI (``CI=true``), where everything must run.
+fails under CI (``CI=true``), where everything must run: ``servers.ci_rule`` turns any skip of a
+real-server test into a failure there.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from servers.survey import write_survey
 
 from astro_cloud_async.demo.survey import write_test_corpus
 
+pytest_plugins = ["servers.ci_rule", "pytester"]
+
 SERVER_FIXTURES = frozenset(
     {
         "nginx_server",
@@ -35,6 +38,12 @@ SERVER_FIXTURES = frozenset(
         "gcs_server",
         "gcs_credentials",
         "azure_server",
+        "section_server",
+        "any_http_server",
+        "hostile_nginx",
+        "hostile_nginx_norange",
+        "farm_nginx",
+        "slow_nginx",
     }
 )
 

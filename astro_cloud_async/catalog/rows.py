@@ -159,13 +159,18 @@ Outcome = tuple[HDURecord, ...] | ObjectFailed
 
 
 class _Grouper:
-    """Whole objects out of a scan's items, one item at a time (shared by the two forms)."""
+    """Whole objects out of a scan's items, one item at a time (shared by the two forms).
+
+    A record that says it closes its object (``n_hdus``, set by every scan) completes the
+    object at once; records without it (made by hand) complete an object when a record of
+    another object, a failure or the end follows.
+    """
 
     def __init__(self) -> None:
         self.group: list[HDURecord] = []
 
     def take(self, item: HDURecord | ObjectFailed) -> list[Outcome]:
-        """The objects ``item`` completes (the group before it, the failure itself)."""
+        """The objects ``item`` completes (the group before it, its own, the failure)."""
         done: list[Outcome] = []
         group = self.group
         if isinstance(item, ObjectFailed) or (
@@ -178,6 +183,9 @@ class _Grouper:
             done.append(item)
         else:
             group.append(item)
+            if item.closes_object:
+                done.append(tuple(group))
+                self.group = []
         return done
 
     def finish(self) -> list[Outcome]:
@@ -187,8 +195,9 @@ class _Grouper:
 def group_objects(results: Iterable[HDURecord | ObjectFailed]) -> Iterator[Outcome]:
     """Group a scan's output into whole objects: a tuple of records, or an ``ObjectFailed``.
 
-    A scan yields the records of one object together, so an object is complete when a record
-    of another object (or a failure, or the end) follows.
+    A scan yields the records of one object together, the last one saying so (``n_hdus``), so
+    an object is complete at its last record; records that do not say it complete an object
+    when a record of another object (or a failure, or the end) follows.
     """
     grouper = _Grouper()
     for item in results:

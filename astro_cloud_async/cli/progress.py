@@ -15,11 +15,23 @@ from typing import Any, TextIO
 from ..indexing.job import RunCounts
 from ..indexing.result import format_bytes
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "status_text"]
+
+
+def status_text(c: RunCounts) -> str:
+    """What the progress line says after the bar."""
+    text = (
+        f"{c.hdus} HDUs, {format_bytes(c.bytes)} in {c.requests} req, "
+        f"{c.retries} retries, {c.failed} failed"
+    )
+    if c.limit is not None:
+        text += f", throttled: {c.limit} per host"
+    return text
 
 
 class Progress:
-    """A live line on stderr: objects done/total, HDUs, bytes, requests, retries, failures.
+    """A live line on stderr: objects done/total, HDUs, bytes, requests, retries, failures,
+    and, while a server's throttling keeps it lowered, the per-host concurrency limit.
 
     Call it with a run's :class:`RunCounts` to redraw; use it as a context manager (or call
     :meth:`close`) to take the line away at the end.
@@ -59,11 +71,7 @@ class Progress:
         if bar.total != total:
             bar.total = total
         bar.n = c.finished
-        bar.set_postfix_str(
-            f"{c.hdus} HDUs, {format_bytes(c.bytes)} in {c.requests} req, "
-            f"{c.retries} retries, {c.failed} failed",
-            refresh=False,
-        )
+        bar.set_postfix_str(status_text(c), refresh=False)
         bar.refresh()
 
     def close(self) -> None:

@@ -5,6 +5,10 @@ The FITS standard (4.0, section 4.4.1) gives the data size of every conforming H
 a primary HDU with NAXIS = 0 has no data, and random groups (primary, NAXIS1 = 0, GROUPS = T)
 leave NAXIS1 out of the product. Tables add their heap through PCOUNT, so tile-compressed
 images come out right with no special case. Data are padded to whole 2880-byte blocks.
+
+A primary header with ``SIMPLE = F`` says the file does not conform; its keywords then say
+nothing reliable about the data, which (as astropy reads such a file, into a
+``_NonstandardHDU``) are the whole rest of the file: :func:`rest_is_data` tells the walker so.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Mapping
 
 from ..errors import InvalidHeaderError
 
-__all__ = ["BLOCK", "CARD", "MAX_DATA_SIZE", "data_size", "padded"]
+__all__ = ["BLOCK", "CARD", "MAX_DATA_SIZE", "data_size", "padded", "rest_is_data"]
 
 BLOCK = 2880
 CARD = 80
@@ -26,6 +30,12 @@ _BITPIX = frozenset((8, 16, 32, 64, -32, -64))
 def padded(size: int) -> int:
     """``size`` rounded up to a whole number of 2880-byte blocks."""
     return -(-size // BLOCK) * BLOCK
+
+
+def rest_is_data(header: Mapping[str, object]) -> bool:
+    """Whether a primary header is non-standard (``SIMPLE = F``): its data run to the end of
+    the file, whatever BITPIX and NAXISn say."""
+    return header.get("SIMPLE") is False
 
 
 def _int(header: Mapping[str, object], key: str, default: int | None = None) -> int:

@@ -15,6 +15,11 @@ header that goes on past the bytes held doubles what it asks for; a jump over da
 ``next_read`` bytes at the next header. Bytes already held are reused (a small data section
 often leaves the next header in the buffer) and never asked for twice.
 
+A primary header with ``SIMPLE = F`` makes the rest of the object its data (as astropy reads
+it); where no answer gave the object's size, the walker finds it with one-block reads,
+doubling past the bytes seen and then halving the gap to the first offset known to be past
+the end, so a non-standard file costs a few small reads, never its data.
+
 An HDU is emitted once what follows it is known (end of object, a valid next header, or
 trailing bytes that start no header), so every event is a final fact. Errors are raised from
 :meth:`Walker.next_event` as :class:`FITSError` subclasses carrying the byte offset; HDUs
@@ -36,7 +41,7 @@ from ..errors import (
     TruncatedHeaderError,
 )
 from .header import Header, find_end, parse_header
-from .layout import BLOCK, CARD, MAX_DATA_SIZE, data_size, padded
+from .layout import BLOCK, CARD, MAX_DATA_SIZE, data_size, padded, rest_is_data
 
 __all__ = [
     "DEFAULT_FIRST_READ",
@@ -144,6 +149,7 @@ class Walker:
         self._pos = 0  # offset of the next header to read
         self._end_at: int | None = None  # absolute offset of the END card of the header at _pos
         self._pending: HDU | None = None  # found, not yet emitted (what follows is unknown)
+        self._rest: HDU | None = None  # a SIMPLE = F primary: its data size waits for the size
         self._index = 0
         self._outstanding: NeedData | None = None
         self._done = False
@@ -312,6 +318,8 @@ class Walker:
                         break
 
     def _step(self) -> Event:
+        if self._rest is not None:
+            return self._take_rest(self._rest)
         pos = self._pos
         size = self._size
         if size is None and self._end_bound is not None and pos >= self._end_bound:
@@ -369,13 +377,11 @@ class Walker:
                     f"no END card in the first {self._max_header_bytes} header bytes", offset=pos
                 )
             if size is not None and pos + held >= size:
-                if self._index == 0:
-                    raise TruncatedHeaderError(
-                        "the object ends inside a header (no END card)", offset=size
-                    )
+                where = "a header" if self._index == 0 else f"the header of HDU {self._index}"
                 raise TruncatedHeaderError(
-                    f"the object ends inside the header of HDU {self._index} (no END card)",
+                    f"the object ends inside {where} (no END card)",
                     offset=size,
+                    header=parse_header(bytes(self._buf[held_from:])),
                 )
             # Grow geometrically while the header goes on, from where the held bytes end.
             grow = max(self._next_read, held)
@@ -421,6 +427,13 @@ class Walker:
         header_end = end_card + CARD
         header = parse_header(bytes(self._buf[held_from:header_end]))
         data_offset = pos + padded(header_end - held_from)
+        self._end_at = None
+        if self._index == 0 and rest_is_data(header):
+            self._index = 1
+            self._rest = HDU(0, pos, data_offset, 0, header)
+            self._pos = data_offset
+            self._trim()
+            return self._step()
         try:
             size = data_size(header, max_size=self._max_data_size)
         except FITSError as err:
@@ -430,9 +443,39 @@ class Walker:
         self._index += 1
         self._pending = hdu
         self._pos = hdu.end
-        self._end_at = None
         self._trim()
         return self._step()
+
+    def _take_rest(self, hdu: HDU) -> Event:
+        """The HDU of a ``SIMPLE = F`` primary, once the object's size is known: its data are
+        the rest of the object, and nothing follows them."""
+        size = self._size
+        if size is None:
+            probe = self._size_probe(hdu.data_offset)
+            if probe is not None:
+                return probe
+            size = self._size
+            assert size is not None
+        self._rest = None
+        rest = max(size - hdu.data_offset, 0)
+        self._pending = HDU(hdu.index, hdu.header_offset, hdu.data_offset, rest, hdu.header)
+        self._pos = max(size, hdu.data_offset)
+        self._trim()
+        return self._end()
+
+    def _size_probe(self, start: int) -> NeedData | None:
+        """A one-block read that narrows down where the object ends, or ``None`` once the size
+        is known. Bytes exist below ``low``; none at or after ``high`` (an empty answer)."""
+        low = max(self._seen_end, start)
+        high = self._end_bound
+        if high is not None and low >= high:
+            self._size = high
+            return None
+        if high is None:
+            at = 2 * padded(max(low, BLOCK))  # gallop: well past the bytes seen
+            return NeedData(at, at + BLOCK)
+        at = max(low, (low + (high - low) // 2) // BLOCK * BLOCK)
+        return NeedData(at, min(at + BLOCK, high))
 
 
 def _aligned_find(buf: bytearray, needle: bytes, start: int, origin: int) -> int:

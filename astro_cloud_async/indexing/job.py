@@ -54,6 +54,10 @@ class RunCounts:
     requests: int = 0
     bytes: int = 0
     retries: int = 0
+    throttled: int = 0
+    """Answers that asked the run to slow down (429, 503)."""
+    limit: int | None = None
+    """The lowest per-host concurrency limit in force, while throttling keeps one lowered."""
 
     @property
     def finished(self) -> int:

@@ -109,6 +109,8 @@ class _Run:
         self.counts.requests = stats.requests
         self.counts.bytes = stats.bytes
         self.counts.retries = stats.retries
+        self.counts.throttled = stats.throttled
+        self.counts.limit = stats.limit
         if self.reporter is not None:
             self.reporter(self.counts)
 

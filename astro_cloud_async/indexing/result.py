@@ -73,9 +73,10 @@ class IndexResult:
             parts.append(f"{c.skipped} skipped (already done)")
         head = ", ".join(parts)
         verb = "interrupted after" if self.interrupted else "in"
+        throttled = f" ({c.throttled} throttled)" if c.throttled else ""
         return (
             f"{head}; {c.requests} requests, {format_bytes(c.bytes)} fetched, {c.retries} retries"
-            f" {verb} {format_duration(self.elapsed)} -> {self.output}"
+            f"{throttled} {verb} {format_duration(self.elapsed)} -> {self.output}"
         )
 
     def report(self, stream: TextIO) -> None:

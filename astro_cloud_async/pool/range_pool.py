@@ -2,13 +2,15 @@
 
 Stores only fetch; this pool decides when. Bookkeeping is synchronous, as in httpcore's
 connection pool: a request is admitted when both the global bound (``concurrency``) and its
-host's bound (``connections_per_host``) have room, otherwise it waits in one FIFO queue; each
-release hands its slot straight to the first waiter that can use it, so after every release no
-queued request could have run. Only the store call and the back-off sleep are awaited. A
-request that fails with a retryable error (:mod:`.retry`) gives its slot back while it waits
-out an exponential back-off with full jitter, then queues again. Range reads and listing pages
-go through the same loop; every error that leaves the pool is typed and carries the URL and
-offset.
+host's current limit have room, otherwise it waits in one FIFO queue; each release hands slots
+straight to the first waiters that can use them, so after every release no queued request
+could have run. Only the store call and the back-off sleep are awaited. A request that fails
+with a retryable error (:mod:`.retry`) gives its slot back while it waits out an exponential
+back-off with full jitter (or the server's ``Retry-After``), then queues again; ``retries + 1``
+attempts at most. A host's limit starts at ``connections_per_host``, is halved when the host
+throttles and grows back as its requests succeed (:mod:`.throttle`). Range reads and listing
+pages go through the same loop; every error that leaves the pool is typed and carries the URL
+and offset.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from ..errors import AstroCloudError, FetchTimeoutError
 from ..options import Options
 from ..stores.base import Lister, ListPage, RangeReader, RangeResult
 from .hosts import host_key
-from .retry import backoff_delay, is_retryable
+from .retry import is_retryable, is_throttling, retry_delay
 from .stats import PoolStats
+from .throttle import HostLimits
 
 __all__ = ["RangePool"]
 
@@ -69,13 +72,15 @@ class RangePool:
         self._rng = rng or random.Random()
         self._active: dict[str, int] = {}
         self._waiters: deque[_Waiter] = deque()
+        self.limits = HostLimits(options.connections_per_host)
+        """Each host's concurrency limit, lowered by throttling (see :mod:`.throttle`)."""
 
     # --- admission (synchronous bookkeeping) ----------------------------------------------
 
     def _has_room(self, host: str) -> bool:
         if self.stats.in_flight >= self.options.concurrency:
             return False
-        return not host or self._active.get(host, 0) < self.options.connections_per_host
+        return not host or self._active.get(host, 0) < self.limits.limit(host)
 
     def _assign(self, host: str) -> None:
         self.stats.in_flight += 1
@@ -93,15 +98,17 @@ class RangePool:
         self._hand_over()
 
     def _hand_over(self) -> None:
-        """Give the freed slot to the first queued request that can use it."""
-        if not self._waiters or self.stats.in_flight >= self.options.concurrency:
-            return
-        for waiter in self._waiters:
-            if not waiter.future.done() and self._has_room(waiter.host):
-                self._waiters.remove(waiter)
-                self.stats.queued -= 1
-                self._assign(waiter.host)
-                waiter.future.set_result(None)
+        """Give free slots to the first queued requests that can use them (one slot, or more
+        when a host's limit has just grown)."""
+        while self._waiters and self.stats.in_flight < self.options.concurrency:
+            for waiter in self._waiters:
+                if not waiter.future.done() and self._has_room(waiter.host):
+                    self._waiters.remove(waiter)
+                    self.stats.queued -= 1
+                    self._assign(waiter.host)
+                    waiter.future.set_result(None)
+                    break
+            else:
                 return
 
     async def _acquire(self, host: str) -> None:
@@ -168,6 +175,7 @@ class RangePool:
         attempt = 0
         while True:
             await self._acquire(host)
+            epoch = self.limits.epoch(host)
             if listing:
                 stats.list_requests += 1
             else:
@@ -176,8 +184,10 @@ class RangePool:
             try:
                 result = await _within(self.options.timeout, call())
             except Exception as exc:
-                self._release(host)
                 error = self._typed(exc, url, offset)
+                if host and is_throttling(error):
+                    self._throttled(host, epoch)
+                self._release(host)
                 if isinstance(error, FetchTimeoutError):
                     stats.timeouts += 1
                 if attempt >= self.options.retries or not is_retryable(error):
@@ -189,17 +199,32 @@ class RangePool:
                 stats.retries += 1
                 stats.retrying += 1
                 try:
-                    await asyncio.sleep(backoff_delay(attempt, self.options, self._rng))
+                    await asyncio.sleep(retry_delay(attempt, error, self.options, self._rng))
                 finally:
                     stats.retrying -= 1
                 continue
             except BaseException:
                 self._release(host)
                 raise
+            if host and self.limits.succeeded(host):
+                self._show_limits()
             self._release(host)
             if not listing:
                 stats.latency.record(time.perf_counter() - began)
             return result
+
+    # --- throttling ------------------------------------------------------------------------
+
+    def _throttled(self, host: str, epoch: int) -> None:
+        self.stats.throttled += 1
+        if self.limits.throttled(host, epoch):
+            self._show_limits()
+
+    def _show_limits(self) -> None:
+        limits, stats = self.limits, self.stats
+        stats.host_limits = limits.lowered
+        stats.limit_cuts = limits.cuts
+        stats.lowest_limit = limits.lowest
 
     def _typed(self, exc: Exception, url: str, start: int) -> Exception:
         if isinstance(exc, AstroCloudError):
@@ -212,8 +237,9 @@ class RangePool:
 
     def __repr__(self) -> str:
         s = self.stats
+        per_host = self.options.connections_per_host if s.limit is None else s.limit
         return (
             f"<RangePool active={s.in_flight} queued={s.queued} retrying={s.retrying} "
-            f"limit={self.options.concurrency}/{self.options.connections_per_host} per host "
+            f"limit={self.options.concurrency}/{per_host} per host "
             f"requests={s.requests} failures={s.failures}>"
         )

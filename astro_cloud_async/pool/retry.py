@@ -3,7 +3,8 @@
 Kept apart from the stores, which only report what happened, and from the pool's admission
 bookkeeping, so that the same policy serves range reads and listing pages alike and can be
 tested with plain values. Back-off is exponential with full jitter (the AWS architecture
-blog's recommendation for many clients hitting one service).
+blog's recommendation for many clients hitting one service); a server that says how long to
+wait (``Retry-After`` on a 429 or 503) is waited for at least that long, up to ``max_backoff``.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from ..errors import (
     FetchTimeoutError,
     ResponseError,
     ServerError,
+    ThrottledError,
 )
 from ..options import Options
 from ..stores.answers import INCOMPLETE_BODY
 
-__all__ = ["RETRYABLE_STATUS", "backoff_delay", "is_retryable"]
+__all__ = ["RETRYABLE_STATUS", "backoff_delay", "is_retryable", "is_throttling", "retry_delay"]
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 """HTTP statuses worth another attempt; every other 4xx is final."""
@@ -46,3 +48,22 @@ def backoff_delay(attempt: int, options: Options, rng: random.Random | None = No
     uniform in ``[0, min(max_backoff, backoff * 2 ** (attempt - 1))]``."""
     ceiling = min(options.max_backoff, options.backoff * 2 ** (attempt - 1))
     return (rng or random).uniform(0.0, ceiling)
+
+
+def is_throttling(error: BaseException) -> bool:
+    """Whether the server asked us to slow down (429, 503, S3 SlowDown and kin)."""
+    return isinstance(error, ThrottledError) or (
+        isinstance(error, FetchError) and error.status in (429, 503)
+    )
+
+
+def retry_delay(
+    attempt: int, error: BaseException, options: Options, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait before retry number ``attempt`` after ``error``: the back-off, but no
+    less than the ``Retry-After`` the server gave (capped by ``max_backoff``)."""
+    delay = backoff_delay(attempt, options, rng)
+    asked = error.retry_after if isinstance(error, FetchError) else None
+    if asked is not None:
+        delay = max(delay, min(asked, options.max_backoff))
+    return delay

@@ -4,6 +4,10 @@ The pool updates a :class:`PoolStats` synchronously as requests start and end, s
 read at any moment without locks. Latencies go into a fixed-size log-bucketed histogram
 (16 buckets per doubling from 10 µs, about 4 % resolution) rather than a list, so memory stays
 constant over billions of requests; percentiles are read from the cumulative counts.
+
+Throttling is shown here too: ``throttled`` counts the answers that asked us to slow down, and
+``host_limits`` holds the hosts whose concurrency the pool has lowered (see
+:mod:`.throttle`), so a display can show the limit in force while it is below the bound.
 """
 
 from __future__ import annotations
@@ -82,6 +86,10 @@ class StatsSnapshot:
     queued: int
     retrying: int
     list_requests: int
+    throttled: int
+    limit: int | None
+    lowest_limit: int | None
+    limit_cuts: int
     p50: float | None
     p90: float | None
     p99: float | None
@@ -99,6 +107,12 @@ class PoolStats:
     Range. ``list_requests`` counts listing pages asked for (retries included), which the
     other counters leave out. ``in_flight``, ``queued`` and ``retrying`` (waiting out a
     back-off) are gauges over both kinds.
+
+    ``throttled`` counts throttling answers (429, 503), ``limit_cuts`` the times a host's
+    concurrency was halved for them; ``host_limits`` maps each host whose limit is lowered
+    right now to that limit (empty once every host is back at ``connections_per_host``),
+    ``limit`` is the lowest of them and ``lowest_limit`` the lowest over the pool's life
+    (``None`` when never lowered).
     """
 
     requests: int = 0
@@ -112,7 +126,16 @@ class PoolStats:
     queued: int = 0
     retrying: int = 0
     list_requests: int = 0
+    throttled: int = 0
+    limit_cuts: int = 0
+    lowest_limit: int | None = None
+    host_limits: dict[str, int] = field(default_factory=dict)
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+
+    @property
+    def limit(self) -> int | None:
+        """The lowest per-host limit in force, while some host's is lowered."""
+        return min(self.host_limits.values()) if self.host_limits else None
 
     @property
     def p50(self) -> float | None:
@@ -139,6 +162,10 @@ class PoolStats:
             queued=self.queued,
             retrying=self.retrying,
             list_requests=self.list_requests,
+            throttled=self.throttled,
+            limit=self.limit,
+            lowest_limit=self.lowest_limit,
+            limit_cuts=self.limit_cuts,
             p50=self.p50,
             p90=self.p90,
             p99=self.p99,
@@ -150,9 +177,14 @@ class PoolStats:
         def ms(x: float | None) -> str:
             return "-" if x is None else f"{x * 1e3:.1f}ms"
 
+        throttling = ""
+        if self.throttled:
+            limit = "" if self.limit is None else f" limit={self.limit}"
+            throttling = f" throttled={self.throttled}{limit}"
+
         return (
             f"<PoolStats requests={self.requests} completed={self.completed} "
             f"bytes={self.bytes} retries={self.retries} failures={self.failures} "
             f"in_flight={self.in_flight} queued={self.queued} retrying={self.retrying} "
-            f"p50={ms(self.p50)} p90={ms(self.p90)} p99={ms(self.p99)}>"
+            f"p50={ms(self.p50)} p90={ms(self.p90)} p99={ms(self.p99)}{throttling}>"
         )

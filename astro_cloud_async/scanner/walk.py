@@ -105,9 +105,9 @@ async def walk_object(
             else:
                 if predictor is not None:
                     predictor.learn(hdus, predicted=layout)
-                return _records(url, hdus, walker.object_size, etag)
+                return _records(url, hdus, walker.object_size, etag, whole=True)
     except AstroCloudError as err:
-        records = _records(url, hdus, walker.object_size, etag)
+        records = _records(url, hdus, walker.object_size, etag, whole=False)
         return ObjectFailed(url, err.with_url(url), records)
 
 
@@ -210,6 +210,11 @@ def _check_version(
 
 
 def _records(
-    url: str, hdus: list[HDU], object_size: int | None, etag: str | None
+    url: str, hdus: list[HDU], object_size: int | None, etag: str | None, *, whole: bool
 ) -> tuple[HDURecord, ...]:
-    return tuple(HDURecord.from_hdu(url, hdu, object_size=object_size, etag=etag) for hdu in hdus)
+    """The records of ``hdus``; those of a ``whole`` object carry its HDU count."""
+    n_hdus = len(hdus) if whole else None
+    return tuple(
+        HDURecord.from_hdu(url, hdu, object_size=object_size, etag=etag, n_hdus=n_hdus)
+        for hdu in hdus
+    )

@@ -10,7 +10,11 @@ table, never by reading message text.
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timezone
+from email.utils import parsedate_to_datetime
 
 from ..errors import (
     AccessDeniedError,
@@ -34,6 +38,7 @@ __all__ = [
     "etags_match",
     "parse_content_range",
     "past_end",
+    "retry_after",
     "short_body",
     "xml_field",
 ]
@@ -56,14 +61,39 @@ _STATUS_ERRORS: dict[int, type[FetchError]] = {
 
 
 def error_for_status(
-    status: int, url: str, offset: int, *, code: str | None = None, detail: str = ""
+    status: int,
+    url: str,
+    offset: int,
+    *,
+    code: str | None = None,
+    detail: str = "",
+    retry_after: float | None = None,
 ) -> FetchError:
-    """The typed error for an HTTP status (``code`` is the service's error code, if any)."""
+    """The typed error for an HTTP status (``code`` is the service's error code, if any;
+    ``retry_after`` the seconds a throttling answer asked us to wait)."""
     cls = _STATUS_ERRORS.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else ResponseError
     message = f"HTTP {status}" + (f" {code}" if code else "") + (f": {detail}" if detail else "")
-    return cls(message, url=url, offset=offset, status=status, code=code)
+    return cls(message, url=url, offset=offset, status=status, code=code, retry_after=retry_after)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """The seconds a ``Retry-After`` header asks to wait: a number of seconds or an HTTP date
+    (a date in the past is 0). ``None`` when absent or unreadable."""
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # the asctime form names no zone: HTTP dates are GMT
+        when = when.replace(tzinfo=timezone.utc)
+    return max(when.timestamp() - time.time(), 0.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ import aiohttp
 
 from ..errors import ConfigurationError, ObjectChangedError
 from ..options import Options
-from .answers import error_for_status, etags_match, xml_field
+from .answers import error_for_status, etags_match, retry_after, xml_field
 from .base import ListPage, RangeResult, SourceKind, StoreBase, check_range, range_header
 from .transport import (
     client_timeout,
@@ -95,7 +95,8 @@ class HTTPStore(StoreBase):
                 if resp.status not in (200, 206, 416):
                     # S3-compatible servers reached over plain HTTP(S) say why in XML.
                     code = xml_field(await read_error_body(resp), "Code")
-                    raise error_for_status(resp.status, url, start, code=code)
+                    wait = retry_after(resp.headers)
+                    raise error_for_status(resp.status, url, start, code=code, retry_after=wait)
                 result = await read_range_response(resp, url, start, end)
                 if result.etag is None and "Last-Modified" in resp.headers:
                     result = dataclasses.replace(

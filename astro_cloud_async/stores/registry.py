@@ -3,7 +3,7 @@
 :class:`Stores` owns everything with a socket for one set of options: one aiohttp session for
 all HTTP(S) hosts and signed object-store requests, one S3 store per (endpoint, region), one
 GCS store, one Azure store, a local store. Stores are made on first use, synchronously, and
-their sockets open on their first request; a service's code (aiobotocore for S3, google-auth
+their sockets open on their first request; a service's code (botocore for S3, google-auth
 for GCS) is imported only when a URL of that service comes. HTTPS URLs of Google's and
 Azure's storage hosts (and URLs under an Azure connection string's blob endpoint) go to those
 services' stores, since only they can sign and list them.

@@ -138,6 +138,40 @@ async def test_group_objects_of_an_async_scan(corpus_records: dict[str, list[HDU
     assert [g async for g in agroup_objects(scan())] == [tuple(a), failed, tuple(a)]
 
 
+async def test_an_object_is_complete_at_its_last_record_not_at_the_next_item(
+    corpus_records: dict[str, list[HDURecord]],
+) -> None:
+    # An interrupted index run must write the last object it received: the grouper may not
+    # wait for the next item (which never comes) to know the object is whole.
+    a = corpus_records["mosaic"]
+    assert [r.n_hdus for r in a] == [len(a)] * len(a) and a[-1].closes_object
+    assert not any(r.closes_object for r in a[:-1])
+    pulled_after_a = False
+
+    async def scan() -> AsyncIterator[HDURecord | ObjectFailed]:
+        nonlocal pulled_after_a
+        for item in a:
+            yield item
+        pulled_after_a = True
+        raise AssertionError("the grouper asked for the item after a whole object")
+
+    groups = agroup_objects(scan())
+    assert await anext(groups) == tuple(a)
+    assert not pulled_after_a
+    await groups.aclose()
+    assert next(iter(group_objects(iter(a)))) == tuple(a)
+
+
+def test_records_without_a_count_are_grouped_by_what_follows(
+    corpus_records: dict[str, list[HDURecord]],
+) -> None:
+    import dataclasses
+
+    a = [dataclasses.replace(r, n_hdus=None) for r in corpus_records["mosaic"]]
+    b = [dataclasses.replace(r, n_hdus=None) for r in corpus_records["tess_1"]]
+    assert list(group_objects([*a, *b])) == [tuple(a), tuple(b)]
+
+
 def test_keyword_columns_promote_across_batches() -> None:
     columns = KeywordColumns(ALL)
     assert columns.observe([{"A": 1, "url": "u"}]) == ["A"]

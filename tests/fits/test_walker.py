@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+from fits_reference import quiet_astropy
 
 from astro_cloud_async.errors import (
     AstroCloudError,
@@ -350,3 +351,106 @@ def test_damaged_end_card_follows_the_header_parser() -> None:
     assert [h.header.get("AFTER") for h in hdus] == [1, 1]
     assert [h.data_offset for h in hdus] == [BLOCK, 2 * BLOCK]
     assert hdus[-1].trailing_bytes == 0
+
+
+# --- files other software writes: no END card, SIMPLE = F ---------------------------------
+
+
+def _cards(*images: str) -> bytes:
+    return b"".join(image.ljust(80).encode("ascii") for image in images)
+
+
+def test_header_without_end_is_a_typed_failure_keeping_its_cards() -> None:
+    cards = _cards(
+        "SIMPLE  =                    T",
+        "BITPIX  =                   16",
+        "NAXIS   =                    0",
+        "ORIGIN  = 'a writer that forgot END'",
+    )
+    data = cards.ljust(BLOCK, b" ")
+    with pytest.raises(TruncatedHeaderError) as info:
+        walk_bytes(data)
+    error = info.value
+    assert error.offset == BLOCK
+    assert isinstance(error, ValueError)
+    assert [card.keyword for card in error.cards[:4]] == ["SIMPLE", "BITPIX", "NAXIS", "ORIGIN"]
+    assert error.cards[3].value == "a writer that forgot END"
+    assert error.header is not None and not error.header.ended
+    # astropy refuses the same bytes.
+    with pytest.raises(OSError, match="END"), fits.open(io.BytesIO(data)):
+        pass
+
+
+def test_truncated_header_error_keeps_its_cards_through_pickle() -> None:
+    import pickle
+
+    with pytest.raises(TruncatedHeaderError) as info:
+        walk_bytes(small_mef(1)[:240])
+    again = pickle.loads(pickle.dumps(info.value))
+    assert [c.image for c in again.cards] == [c.image for c in info.value.cards]
+    assert [c.keyword for c in again.cards] == ["SIMPLE", "BITPIX", "NAXIS"]
+
+
+def test_header_with_end_but_object_ending_in_its_padding_is_a_truncated_record() -> None:
+    data = small_mef(1)
+    full = walk_bytes(data)
+    end_card = data.index(b"END" + b" " * 77, full[1].header_offset)
+    cut = data[: end_card + 80 + 100]  # END is there, the padding and the data are not
+    hdus = walk_bytes(cut)
+    assert [h.truncated for h in hdus] == [False, True]
+    assert hdus[1].data_size == full[1].data_size
+
+
+_NAXIS_10 = (
+    "BITPIX  =                   16",
+    "NAXIS   =                    1",
+    "NAXIS1  =                   10",
+)
+
+
+def _nonstandard(rest: int, *, header: tuple[str, ...] = _NAXIS_10) -> bytes:
+    cards = _cards("SIMPLE  =                    F / not standard FITS", *header, "END")
+    return cards.ljust(BLOCK, b" ") + bytes(i % 251 for i in range(rest))
+
+
+def _astropy_nonstandard(data: bytes) -> tuple[int, int]:
+    # astropy warns that the file "may have been truncated" when it does not end on a block.
+    with quiet_astropy(), fits.open(io.BytesIO(data)) as hdul:
+        assert len(hdul) == 1
+        hdu = hdul[0]
+        assert isinstance(hdu, fits.hdu.base._NonstandardHDU)
+        return hdu._data_offset, hdu.size
+
+
+@pytest.mark.parametrize("rest", [0, 20, 2880, 5000, 100_000])
+def test_simple_false_makes_the_rest_of_the_file_the_data(rest: int) -> None:
+    data = _nonstandard(rest)
+    (hdu,) = walk_bytes(data)
+    assert (hdu.data_offset, hdu.data_size) == _astropy_nonstandard(data)
+    assert hdu.data_size == rest  # not the 20 bytes NAXIS1 says
+    assert not hdu.truncated and hdu.trailing_bytes == 0
+
+
+def test_simple_false_ignores_structural_keywords_that_make_no_sense() -> None:
+    data = _nonstandard(3000, header=("BITPIX  = 'VAX'", "NAXIS   =                   -1"))
+    (hdu,) = walk_bytes(data)
+    assert (hdu.data_offset, hdu.data_size) == (BLOCK, 3000) == _astropy_nonstandard(data)
+
+
+def test_simple_false_reads_no_extension_after_it() -> None:
+    # astropy makes everything after the header the primary's data, HDUs too.
+    data = _nonstandard(0) + small_mef(1)
+    (hdu,) = walk_bytes(data)
+    assert (hdu.data_offset, hdu.data_size) == _astropy_nonstandard(data)
+
+
+@pytest.mark.parametrize("rest", [0, 1, 2879, 2880, 2881, 123_456, 10_000_017])
+def test_simple_false_without_a_stated_size_finds_it_in_a_few_small_reads(rest: int) -> None:
+    data = _nonstandard(rest)
+    hdus, needs, end = drive(Walker(first_read=BLOCK), data, tell_size=False)
+    (hdu,) = hdus
+    assert end == EndOfObject(len(data), 1)
+    assert (hdu.data_size, hdu.truncated) == (rest, False)
+    # A gallop then a bisection over blocks, each read one block at most: never the data.
+    assert all(n.end - n.start <= BLOCK for n in needs)
+    assert len(needs) <= 3 + 2 * max(1, (len(data) // BLOCK).bit_length())

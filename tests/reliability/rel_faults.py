@@ -8,6 +8,11 @@ path. Each object has a *schedule* (request number -> :class:`Fault`, numbered p
 fault served, every request and every body byte actually written are counted, so a test can
 compare what the client says it did (its statistics) with what the server did.
 
+A *storm* (:class:`Storm`) answers a share of every object's requests with 503 SlowDown, drawn
+from a seeded generator, for a given number of requests; each request's arrival records how
+many requests were being answered at that moment, so a test can see the client's concurrency
+fall under the storm and rise again after it.
+
 Bodies are produced lazily from a prefix of real bytes followed by zeros up to the object's
 size, so a 1 GB object costs its header in memory. The server's own access log is off: it would
 print request lines, query strings included, into the logs the secrecy tests capture.
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import random
 import re
 import socket
 import struct
@@ -28,7 +34,7 @@ from email.utils import formatdate
 
 from aiohttp import web
 
-__all__ = ["Fault", "FaultServer", "ServedObject", "s3_error_body"]
+__all__ = ["Arrival", "Fault", "FaultServer", "ServedObject", "Storm", "s3_error_body"]
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 _CHUNK = 64 * 1024
@@ -109,6 +115,8 @@ class ServedObject:
     """Bytes per write of a body."""
     pace: float = 0.0
     """Seconds to wait between two writes of a body (a slow link)."""
+    retry_after: str | None = None
+    """``Retry-After`` value sent with every SlowDown answer."""
     version: int = 1
     requests: int = 0
     bytes_written: int = 0
@@ -117,6 +125,8 @@ class ServedObject:
     queries: list[str] = field(default_factory=list)
     authorization: list[str | None] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    arrived: list[float] = field(default_factory=list)
+    """``time.monotonic()`` at each request's arrival."""
     _content: bytes = b""
 
     def __post_init__(self) -> None:
@@ -157,6 +167,33 @@ class ServedObject:
             pos = stop
 
 
+@dataclass
+class Storm:
+    """503 SlowDown for a share ``rate`` of the requests numbered up to ``until`` (server-wide,
+    from 1), wherever no other fault is planned; drawn from ``random.Random(seed)``."""
+
+    rate: float
+    until: int
+    seed: int = 0
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def strikes(self, number: int) -> bool:
+        return number <= self.until and self.rng.random() < self.rate
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One request's arrival: its number, how many were being answered with it (itself
+    included), and whether the storm was still on."""
+
+    number: int
+    active: int
+    storm: bool
+
+
 class FaultServer:
     """The server; ``await start()``, add objects with :meth:`add`, ``await stop()``."""
 
@@ -167,6 +204,8 @@ class FaultServer:
         self.active = 0
         self.max_active = 0
         self.max_connections = 0
+        self.storm: Storm | None = None
+        self.arrivals: list[Arrival] = []
         self.stall_cap = stall_cap
         """A stall lasts until the client hangs up, but never longer than this."""
         self.base_url = ""
@@ -224,6 +263,8 @@ class FaultServer:
         self.requests += 1
         self.active += 1
         self.max_active = max(self.max_active, self.active)
+        storm = self.storm is not None and self.requests <= self.storm.until
+        self.arrivals.append(Arrival(self.requests, self.active, storm))
         assert self._server is not None
         self.max_connections = max(self.max_connections, len(self._server.connections))
         try:
@@ -240,7 +281,10 @@ class FaultServer:
                 content_type="application/xml",
             )
         obj.requests += 1
+        obj.arrived.append(time.monotonic())
         fault = obj.always or obj.schedule.get(obj.requests)
+        if fault is None and self.storm is not None and self.storm.strikes(self.requests):
+            fault = Fault.SLOWDOWN
         if obj.delay:
             await asyncio.sleep(obj.delay)
         if fault is not None:
@@ -267,7 +311,10 @@ class FaultServer:
         if fault is Fault.NOT_FOUND:
             return _xml(404, "NoSuchKey", "The specified key does not exist.", request.path)
         if fault is Fault.SLOWDOWN:
-            return _xml(503, "SlowDown", "Please reduce your request rate.", request.path)
+            slow_down = _xml(503, "SlowDown", "Please reduce your request rate.", request.path)
+            if obj.retry_after is not None:
+                slow_down.headers["Retry-After"] = obj.retry_after
+            return slow_down
         if fault is Fault.ERROR_500:
             return _xml(500, "InternalError", "We encountered an internal error.", request.path)
         if fault is Fault.STALL:

@@ -44,6 +44,9 @@ def raw_data_size(header: fits.Header) -> int:
     return abs(int(header["BITPIX"])) // 8 * gcount * (pcount + count)
 
 
+_NONSTANDARD = fits.hdu.base._NonstandardHDU
+
+
 def true_layout(source: Path | bytes) -> tuple[HDULayout, ...]:
     """Every HDU's layout as astropy reads the stored headers (compressed HDUs as tables)."""
     opened = io.BytesIO(source) if isinstance(source, bytes) else source
@@ -54,7 +57,10 @@ def true_layout(source: Path | bytes) -> tuple[HDULayout, ...]:
         ) as hdul:
             hdul.readall()
             return tuple(
-                HDULayout(
+                # SIMPLE = F: the rest of the file is the data, whatever NAXISn say.
+                HDULayout(hdu._header_offset, hdu._data_offset, hdu.size)
+                if isinstance(hdu, _NONSTANDARD)
+                else HDULayout(
                     hdul.fileinfo(i)["hdrLoc"],
                     hdul.fileinfo(i)["datLoc"],
                     raw_data_size(hdu.header),

@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from rel_helpers import FAST, scan_all, true_layout
-from servers import HTTPServer, ServerBinaryMissing, start_nginx
+from servers import HTTPServer, start_nginx
+from servers.availability import start_or_skip
 
 import astro_cloud_async as aca
 from astro_cloud_async.demo.survey import astropy_layout
@@ -70,6 +71,21 @@ def _no_end(blocks: int) -> bytes:
         f"HISTORY line {i}".ljust(80).encode() for i in range(blocks * 36 - 1)
     )
     return cards
+
+
+def _end_missing() -> bytes:
+    """A whole image file whose writer left the END card out: no header ends, so the file
+    ends inside one (astropy: "Header missing END card")."""
+    data = bytearray(_hdul_bytes(fits.PrimaryHDU(np.arange(3000, dtype=np.int16))))
+    at = data.find(b"END" + b" " * 77)
+    data[at : at + 80] = b" " * 80
+    return bytes(data)
+
+
+def _simple_false() -> bytes:
+    """A non-conforming file (SIMPLE = F, VAX-order data): its data run to the end."""
+    header = fits.Header([("SIMPLE", False), ("BITPIX", 32), ("NAXIS", 1), ("NAXIS1", 3)])
+    return header.tostring().encode() + random.Random(7).randbytes(5000)
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,8 @@ CASES = [
         records=2,
         whole=IMAGE,
     ),
+    Case("end_missing.fits", _end_missing(), TruncatedHeaderError, lambda d: len(d)),
+    Case("simple_false.fits", _simple_false(), records=1),
     Case("cut_before_header.fits", IMAGE[: 14400 + 40], records=2, trailing=40, whole=IMAGE),
     Case("garbage_after.fits", IMAGE + GARBAGE, records=3, trailing=len(GARBAGE), whole=IMAGE),
     Case("zeros_after.fits", IMAGE + bytes(BLOCK), records=3, trailing=BLOCK, whole=IMAGE),
@@ -168,10 +186,7 @@ def hostile_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _nginx(root: Path, **kwargs: int) -> HTTPServer:
-    try:
-        return start_nginx(root, **kwargs)
-    except ServerBinaryMissing as exc:
-        pytest.skip(str(exc))
+    return start_or_skip(lambda: start_nginx(root, **kwargs))
 
 
 @pytest.fixture(scope="module")
@@ -212,6 +227,10 @@ def _check_error(case: Case, error: BaseException, url: str) -> None:
     assert error.url == url
     if case.offset is not None:
         assert error.offset == case.offset(case.data), f"{case.name}: {error!r}"
+    if isinstance(error, TruncatedHeaderError):
+        # The cards read before the object ended are kept for diagnosis.
+        assert error.cards, case.name
+        assert error.cards[0].keyword in ("SIMPLE", "XTENSION"), case.name
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)

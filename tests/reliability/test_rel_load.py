@@ -24,7 +24,8 @@ import numpy as np
 import psutil
 import pytest
 from astropy.io import fits
-from servers import HTTPServer, ServerBinaryMissing, start_nginx
+from servers import HTTPServer, start_nginx
+from servers.availability import start_or_skip
 
 from astro_cloud_async import Client, HDURecord, ObjectFailed
 
@@ -46,10 +47,7 @@ def link_farm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def farm_nginx(link_farm: Path) -> Iterator[HTTPServer]:
-    try:
-        server = start_nginx(link_farm)
-    except ServerBinaryMissing as exc:
-        pytest.skip(str(exc))
+    server = start_or_skip(lambda: start_nginx(link_farm))
     yield server
     server.stop()
 

@@ -131,3 +131,22 @@ def test_check_partial_refuses_a_part_that_is_not_the_range(value: str | None) -
     with pytest.raises(ResponseError) as info:
         check_partial(value, "http://h/x", 2880, 5760)
     assert info.value.offset == 2880 and info.value.status == 206
+
+
+def test_retry_after_in_seconds_or_as_an_http_date() -> None:
+    import time
+    from email.utils import formatdate
+
+    from astro_cloud_async.stores.answers import retry_after
+
+    assert retry_after({}) is None
+    assert retry_after({"Retry-After": "120"}) == 120.0
+    assert retry_after({"Retry-After": " 0 "}) == 0.0
+    for unreadable in ("soon", "-1", "1.5", ""):
+        assert retry_after({"Retry-After": unreadable}) is None
+    later = retry_after({"Retry-After": formatdate(time.time() + 30, usegmt=True)})
+    assert later is not None and 28 <= later <= 30
+    assert retry_after({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # past
+    assert retry_after({"Retry-After": "Sun Nov  6 08:49:37 1994"}) == 0.0  # asctime form
+    error = error_for_status(503, "u", 0, retry_after=2.0)
+    assert isinstance(error, ThrottledError) and error.retry_after == 2.0

@@ -343,8 +343,10 @@ def test_shared_key_string_to_sign() -> None:
     ],
 )
 def test_code_table(status: int, code: str, cls: type[Exception], retry: bool) -> None:
-    error = azure_error(status, code, "az://c/b", 3, retry_after="2")
+    error = azure_error(status, code, "az://c/b", 3, retry_after=2.0)
     assert type(error) is cls
     assert (error.status, error.code, error.offset) == (status, code, 3)
     assert is_retryable(error) is retry
-    assert ("retry after 2 s" in str(error)) is issubclass(cls, ThrottledError)
+    throttled = issubclass(cls, ThrottledError)
+    assert ("retry after 2 s" in str(error)) is throttled
+    assert error.retry_after == 2.0  # kept on the error, where the pool waits it out

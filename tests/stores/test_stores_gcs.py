@@ -278,11 +278,13 @@ def test_endpoint_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_reason_table(status: int, reason: str | None, cls: type[Exception], retry: bool) -> None:
-    error = gcs_error(status, reason, "gs://b/k", 5, retry_after="7")
+    error = gcs_error(status, reason, "gs://b/k", 5, retry_after=7.0)
     assert type(error) is cls
     assert (error.status, error.code, error.offset) == (status, reason, 5)
     assert is_retryable(error) is retry
-    assert ("retry after 7 s" in str(error)) is issubclass(cls, ThrottledError)
+    throttled = issubclass(cls, ThrottledError)
+    assert ("retry after 7 s" in str(error)) is throttled
+    assert error.retry_after == 7.0  # kept on the error, where the pool waits it out
 
 
 def test_error_bodies() -> None:

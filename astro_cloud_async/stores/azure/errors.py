@@ -45,7 +45,7 @@ _CODE_ERRORS: dict[str, type[FetchError]] = {
 
 
 def azure_error(
-    status: int, code: str | None, url: str, offset: int, *, retry_after: str | None = None
+    status: int, code: str | None, url: str, offset: int, *, retry_after: float | None = None
 ) -> FetchError:
     """The typed error for an Azure Blob error answer."""
     return service_error("Azure", _CODE_ERRORS, status, code, url, offset, retry_after=retry_after)

@@ -21,7 +21,7 @@ from yarl import URL
 
 from ...errors import AccessDeniedError, ConfigurationError, ObjectChangedError
 from ...options import Options
-from ..answers import etags_match, past_end, xml_field
+from ..answers import etags_match, past_end, retry_after, xml_field
 from ..base import (
     ListPage,
     RangeResult,
@@ -198,9 +198,7 @@ class AzureStore(StoreBase):
         body = await read_error_body(resp)
         if code is None:
             code = xml_field(body, "Code")
-        return azure_error(
-            resp.status, code, url, offset, retry_after=resp.headers.get("Retry-After")
-        )
+        return azure_error(resp.status, code, url, offset, retry_after=retry_after(resp.headers))
 
     async def get_range(
         self, url: str, start: int, end: int, *, if_match: str | None = None

@@ -59,7 +59,7 @@ def error_reason(body: bytes) -> str | None:
 
 
 def gcs_error(
-    status: int, reason: str | None, url: str, offset: int, *, retry_after: str | None = None
+    status: int, reason: str | None, url: str, offset: int, *, retry_after: float | None = None
 ) -> FetchError:
     """The typed error for a GCS error answer."""
     return service_error(

@@ -23,7 +23,7 @@ from yarl import URL
 
 from ...errors import AccessDeniedError, ConfigurationError, ObjectChangedError
 from ...options import Options
-from ..answers import etags_match
+from ..answers import etags_match, retry_after
 from ..base import (
     ListPage,
     RangeResult,
@@ -186,7 +186,7 @@ class GCSStore(StoreBase):
                     error_reason(body),
                     url,
                     start,
-                    retry_after=resp.headers.get("Retry-After"),
+                    retry_after=retry_after(resp.headers),
                 )
             result = await read_range_response(resp, url, start, end)
             generation = resp.headers.get("x-goog-generation")
@@ -217,7 +217,7 @@ class GCSStore(StoreBase):
                     error_reason(body),
                     url_prefix,
                     0,
-                    retry_after=resp.headers.get("Retry-After"),
+                    retry_after=retry_after(resp.headers),
                 )
             body = await resp.read()
         return parse_list_page(body, url_prefix, _url_maker(url_prefix, loc), suffixes)

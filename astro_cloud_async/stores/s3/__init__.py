@@ -1,7 +1,8 @@
 """S3 and S3-compatible services: URL forms, SigV4 signing, configuration, listing, the store.
 
-Only :mod:`.config` and :mod:`.store` need aiohttp and aiobotocore; the URL forms and the signer
-are plain Python, and this face imports nothing until a name is used.
+Only :mod:`.config` and :mod:`.store` need aiohttp and botocore (botocore's credential chain,
+for signed access only); the URL forms and the signer are plain Python, and this face imports
+nothing until a name is used.
 """
 
 from __future__ import annotations

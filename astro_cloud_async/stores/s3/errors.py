@@ -48,12 +48,21 @@ REGION_CODES = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed", "
 """Codes whose answer names the bucket's real region."""
 
 
-def s3_error(status: int, code: str | None, url: str, offset: int) -> FetchError:
-    """The typed error for an S3 error answer."""
+def s3_error(
+    status: int, code: str | None, url: str, offset: int, *, retry_after: float | None = None
+) -> FetchError:
+    """The typed error for an S3 error answer (``retry_after``: the seconds its
+    ``Retry-After`` header asked for, kept on a throttling error)."""
     cls = _CODE_ERRORS.get(code or "")
     if cls is None:
-        if status == 503:
-            cls = ThrottledError
-        else:
-            return error_for_status(status, url, offset, code=code)
-    return cls(f"S3 {code or status}", url=url, offset=offset, status=status, code=code)
+        if status != 503:
+            return error_for_status(status, url, offset, code=code, retry_after=retry_after)
+        cls = ThrottledError
+    return cls(
+        f"S3 {code or status}",
+        url=url,
+        offset=offset,
+        status=status,
+        code=code,
+        retry_after=retry_after,
+    )

@@ -1,8 +1,8 @@
 """S3 and S3-compatible object stores: ranged GETs and listing pages, signed here.
 
 One transport: every request (a ranged GET of an object, a page of ListObjectsV2) is signed by
-:mod:`.sigv4` and sent over the shared aiohttp session; :mod:`.config` resolves once per store
-where requests go and with which credentials. A 206 is checked by the same rules as any HTTP
+:mod:`.sigv4` and sent over the shared aiohttp session; :mod:`.config` resolves (once per process,
+cached) where requests go and with which credentials. A 206 is checked by the same rules as any HTTP
 answer (:mod:`..answers`); error answers become typed errors through :mod:`.errors`. When AWS
 answers that a bucket lives in another region, the store remembers the bucket's region and
 sends the request once more. Retrying otherwise is the pool's business, not ours.
@@ -13,15 +13,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
 import aiohttp
-from aiobotocore.session import AioSession
 from yarl import URL
 
 from ...errors import ConfigurationError, FetchError, ObjectChangedError
 from ...options import Options
-from ..answers import etags_match, parse_content_range, past_end, xml_field
+from ..answers import etags_match, parse_content_range, past_end, retry_after, xml_field
 from ..base import ListPage, RangeResult, SourceKind, StoreBase, check_range, range_header
 from ..transport import (
     client_timeout,
@@ -35,6 +35,9 @@ from .errors import REGION_CODES, s3_error
 from .listing import list_query, parse_list_page
 from .sigv4 import Credentials, SigV4Signer, canonical_query
 from .urls import S3Location, parse_s3_https, parse_s3_url
+
+if TYPE_CHECKING:
+    from aiobotocore.session import AioSession
 
 __all__ = ["S3Store"]
 
@@ -197,7 +200,8 @@ class S3Store(StoreBase):
                             or moved == region
                             or (code not in REGION_CODES and resp.status != 301)
                         ):
-                            raise s3_error(resp.status, code, url, offset)
+                            wait = retry_after(resp.headers)
+                            raise s3_error(resp.status, code, url, offset, retry_after=wait)
                     if moved is None:
                         yield resp
                         return
@@ -205,7 +209,8 @@ class S3Store(StoreBase):
 
     async def _error(self, resp: aiohttp.ClientResponse, url: str, offset: int) -> FetchError:
         body = await read_error_body(resp)
-        return s3_error(resp.status, xml_field(body, "Code"), url, offset)
+        code = xml_field(body, "Code")
+        return s3_error(resp.status, code, url, offset, retry_after=retry_after(resp.headers))
 
     async def get_range(
         self, url: str, start: int, end: int, *, if_match: str | None = None
@@ -222,7 +227,8 @@ class S3Store(StoreBase):
                 body = await read_error_body(resp)
                 code = xml_field(body, "Code")
                 if resp.status != 416 and code != "InvalidRange":
-                    raise s3_error(resp.status, code, url, start)
+                    wait = retry_after(resp.headers)
+                    raise s3_error(resp.status, code, url, start, retry_after=wait)
                 cr = parse_content_range(resp.headers.get("Content-Range"))
                 total = cr.total if cr is not None else None
                 if total is None:
