@@ -118,10 +118,19 @@ def header_text(header: Header) -> str:
     return _UNPRINTABLE.sub("?", header.raw.decode("latin-1"))
 
 
-def object_rows(records: Sequence[HDURecord], keywords: Keywords) -> list[dict[str, Any]]:
-    """The rows of one whole object (its records, in HDU order)."""
+def object_rows(
+    records: Sequence[HDURecord],
+    keywords: Keywords,
+    extra: Sequence[Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of one whole object (its records, in HDU order).
+
+    ``extra`` holds, per record, values of fixed columns computed elsewhere (footprints, data
+    checksums), which replace the defaults: the header's CHECKSUM verdict, null footprints,
+    and a DATASUM verdict of ``absent`` or null (not read).
+    """
     rows = []
-    for record in records:
+    for position, record in enumerate(records):
         row: dict[str, Any] = {
             "url": redact_url(record.url) or record.url,
             "hdu": record.index,
@@ -134,7 +143,15 @@ def object_rows(records: Sequence[HDURecord], keywords: Keywords) -> list[dict[s
             "truncated": record.truncated,
             "object_size": record.object_size,
             "etag": record.etag,
+            "footprint_ra": None,
+            "footprint_dec": None,
+            "footprint_radius": None,
+            "footprint": None,
+            "checksum": record.checksum,
+            "datasum": None if "DATASUM" in record.header else "absent",
         }
+        if extra is not None:
+            row.update(extra[position])
         row.update(keyword_values(record.header, keywords))
         row[HEADER_COLUMN] = header_text(record.header)
         rows.append(row)
