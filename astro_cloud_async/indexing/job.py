@@ -34,6 +34,10 @@ class IndexJob:
     overwrite: bool = False
     batch_objects: int = 1000
     flush_seconds: float = 30.0
+    footprints: bool = True
+    """Compute each image's sky footprint (``footprint_*`` columns), in a process pool."""
+    verify_data: bool = False
+    """Read every HDU's data to check DATASUM (and CHECKSUM with it): reads everything."""
 
 
 @dataclass(slots=True)

@@ -22,12 +22,12 @@ import json
 import math
 import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..fits.cards import CARD_LENGTH
-from ..fits.header import Header
+from ..fits.header import Header, parse_header
 
 __all__ = [
     "FOOTPRINT_NAMES",
@@ -35,6 +35,7 @@ __all__ = [
     "footprint",
     "footprint_columns",
     "footprint_columns_of",
+    "footprint_columns_of_raw",
     "footprint_from_cards",
     "wcs_cards",
 ]
@@ -50,7 +51,7 @@ _WCS_KEYWORD = re.compile(
 )
 """Keywords a celestial WCS (wcslib's header parser and astropy's SIP reader) can use."""
 
-_CELESTIAL = re.compile(r"^(RA--|DEC-|GLON|GLAT|ELON|ELAT|SLON|SLAT|HPLN|HPLT|[A-Z]{2}LN|[A-Z]{2}LT)")
+_CELESTIAL = re.compile(r"RA--|DEC-|[A-Z]{2}LN|[A-Z]{2}LT|GLON|GLAT|ELON|ELAT|SLON|SLAT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +168,7 @@ def footprint_columns(header: Header) -> dict[str, Any]:
     return dict(_NO_FOOTPRINT) if found is None else found.columns()
 
 
-def footprint_columns_of(cards: Sequence[str | None] | Iterable[str | None]) -> list[dict[str, Any]]:
+def footprint_columns_of(cards: Iterable[str | None]) -> list[dict[str, Any]]:
     """:func:`footprint_columns` for many headers given as :func:`wcs_cards` strings (the form
     sent to a worker process)."""
     out = []
@@ -175,3 +176,9 @@ def footprint_columns_of(cards: Sequence[str | None] | Iterable[str | None]) -> 
         found = None if text is None else footprint_from_cards(text)
         out.append(dict(_NO_FOOTPRINT) if found is None else found.columns())
     return out
+
+
+def footprint_columns_of_raw(raws: Iterable[bytes]) -> list[dict[str, Any]]:
+    """:func:`footprint_columns` of headers given as raw bytes (what a worker process is
+    sent: parsing the header there keeps that work off the caller's event loop too)."""
+    return footprint_columns_of(wcs_cards(parse_header(raw)) for raw in raws)
