@@ -70,12 +70,9 @@ async def data_sum(
         last = min(first + piece, end)
         async with gate:
             result = await fetcher.fetch_range(record.url, first, last, if_match=record.etag)
-        wanted = last - first
-        if len(result.data) < wanted:
-            # Only the padding may be missing (a last block written short): beyond the data,
-            # the object must simply end.
-            if first + len(result.data) < record.data_offset + record.data_size:
-                short = True
+        # Only padding may be missing (a last block written short), never data.
+        if first + len(result.data) < min(last, record.data_offset + record.data_size):
+            short = True
         total = add(total, sum_bytes(result.data))
 
     await gather_all(one(s) for s in starts)

@@ -40,8 +40,23 @@ Array = np.ndarray[Any, Any]
 Mode = Literal["partial", "trim"]
 
 _STRUCTURE = frozenset(
-    {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "EXTEND", "PCOUNT", "GCOUNT", "GROUPS", "BSCALE",
-     "BZERO", "BLANK", "CHECKSUM", "DATASUM", "END", "ZIMAGE"}  # fmt: skip
+    {
+        "SIMPLE",
+        "XTENSION",
+        "BITPIX",
+        "NAXIS",
+        "EXTEND",
+        "PCOUNT",
+        "GCOUNT",
+        "GROUPS",
+        "BSCALE",
+        "BZERO",
+        "BLANK",
+        "CHECKSUM",
+        "DATASUM",
+        "END",
+        "ZIMAGE",
+    }
 )
 _NAXIS = re.compile(r"NAXIS\d+")
 _CRPIX = re.compile(r"CRPIX([12])([A-Z]?)")
@@ -134,8 +149,9 @@ def plan_cutout(
         return None
     return CutoutPlan(
         record=record,
-        shape=(ny, nx) if mode == "partial" else (large[0].stop - large[0].start,
-                                                   large[1].stop - large[1].start),  # fmt: skip
+        shape=(ny, nx)
+        if mode == "partial"
+        else (large[0].stop - large[0].start, large[1].stop - large[1].start),
         slices_original=(large[0], large[1]),
         slices_cutout=(small[0], small[1]),
         position=(x, y),

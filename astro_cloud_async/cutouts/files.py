@@ -88,7 +88,7 @@ async def write_cutouts(
     failed.
     """
     folder = Path(output)
-    folder.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     table = await asyncio.to_thread(find, catalog, ra, dec, radius)
     records = [record_from_row(row) for row in table.to_pylist()]
     report = CutoutReport(matched=len(records))
@@ -96,14 +96,21 @@ async def write_cutouts(
     writes: list[asyncio.Task[Any]] = []
     done = 0
     async for result in cutouts(
-        records, ra, dec, size, client=client, mode=mode, fill_value=fill_value,
+        records,
+        ra,
+        dec,
+        size,
+        client=client,
+        mode=mode,
+        fill_value=fill_value,
         max_in_flight=max_in_flight,
-    ):  # fmt: skip
+    ):
         if isinstance(result, SectionFailed):
             report.failed.append(result)
         else:
-            path = _unique(folder, cutout_name(result.record.url, result.record.index), taken,
-                           overwrite)  # fmt: skip
+            path = _unique(
+                folder, cutout_name(result.record.url, result.record.index), taken, overwrite
+            )
             writes.append(asyncio.create_task(asyncio.to_thread(_write, result, path, overwrite)))
             report.written.append(path)
         done += 1

@@ -35,6 +35,7 @@ __all__ = ["Enrichment", "Sink", "may_have_wcs"]
 Sink = Callable[[tuple[HDURecord, ...] | ObjectFailed, Sequence[Mapping[str, Any]] | None], None]
 """Takes one whole object (or its failure) and its extra columns."""
 
+
 def may_have_wcs(record: HDURecord) -> bool:
     """True when ``record``'s header could describe an image with a celestial WCS (two or
     more axes and a CTYPE1); cheap, so only those headers travel to the workers."""

@@ -139,10 +139,32 @@ def footprint_from_cards(cards: str) -> Footprint | None:
             nx, ny = wcs.pixel_shape or (0, 0)
             # 0-based pixel positions: corners at the outer pixel edges, then edge middles,
             # then the centre.
-            xs = np.array([-0.5, -0.5, nx - 0.5, nx - 0.5, -0.5, (nx - 1) / 2, nx - 0.5,
-                           (nx - 1) / 2, (nx - 1) / 2])  # fmt: skip
-            ys = np.array([-0.5, ny - 0.5, ny - 0.5, -0.5, (ny - 1) / 2, ny - 0.5, (ny - 1) / 2,
-                           -0.5, (ny - 1) / 2])  # fmt: skip
+            xs = np.array(
+                [
+                    -0.5,
+                    -0.5,
+                    nx - 0.5,
+                    nx - 0.5,
+                    -0.5,
+                    (nx - 1) / 2,
+                    nx - 0.5,
+                    (nx - 1) / 2,
+                    (nx - 1) / 2,
+                ]
+            )
+            ys = np.array(
+                [
+                    -0.5,
+                    ny - 0.5,
+                    ny - 0.5,
+                    -0.5,
+                    (ny - 1) / 2,
+                    ny - 0.5,
+                    (ny - 1) / 2,
+                    -0.5,
+                    (ny - 1) / 2,
+                ]
+            )
             world = wcs.all_pix2world(np.column_stack([xs, ys]), 0)
         except Exception:  # a WCS astropy cannot build or evaluate is no footprint
             return None

@@ -52,8 +52,9 @@ def wcs_cards(f: Field) -> dict[str, Any]:
     """The WCS keywords of field ``f``."""
     theta = np.radians(f.rotation)
     sx = -SCALE if f.flip else SCALE
-    cd = np.array([[sx * np.cos(theta), -SCALE * np.sin(theta)],
-                   [sx * np.sin(theta), SCALE * np.cos(theta)]])  # fmt: skip
+    cd = np.array(
+        [[sx * np.cos(theta), -SCALE * np.sin(theta)], [sx * np.sin(theta), SCALE * np.cos(theta)]]
+    )
     suffix = {"TAN": "TAN", "SIP": "TAN-SIP", "TPV": "TPV"}[f.kind]
     cards: dict[str, Any] = {
         "CTYPE1": f"RA---{suffix}",
@@ -70,13 +71,31 @@ def wcs_cards(f: Field) -> dict[str, Any]:
     }
     if f.kind == "SIP":
         cards.update(
-            {"A_ORDER": 2, "B_ORDER": 2, "A_2_0": 2e-5, "A_0_2": -1e-5, "A_1_1": 1.5e-5,
-             "B_2_0": -1e-5, "B_0_2": 2.5e-5, "B_1_1": 1e-5}  # fmt: skip
+            {
+                "A_ORDER": 2,
+                "B_ORDER": 2,
+                "A_2_0": 2e-5,
+                "A_0_2": -1e-5,
+                "A_1_1": 1.5e-5,
+                "B_2_0": -1e-5,
+                "B_0_2": 2.5e-5,
+                "B_1_1": 1e-5,
+            }
         )
     if f.kind == "TPV":
         cards.update(
-            {"PV1_0": 0.0, "PV1_1": 1.0, "PV1_2": 0.0, "PV1_4": 0.02, "PV1_7": 0.5,
-             "PV2_0": 0.0, "PV2_1": 1.0, "PV2_2": 0.0, "PV2_5": -0.03, "PV2_9": 0.4}  # fmt: skip
+            {
+                "PV1_0": 0.0,
+                "PV1_1": 1.0,
+                "PV1_2": 0.0,
+                "PV1_4": 0.02,
+                "PV1_7": 0.5,
+                "PV2_0": 0.0,
+                "PV2_1": 1.0,
+                "PV2_2": 0.0,
+                "PV2_5": -0.03,
+                "PV2_9": 0.4,
+            }
         )
     cards.update(f.extra)
     return cards
@@ -135,10 +154,12 @@ def write_sky_survey(root: Path) -> SkySurvey:
     ccd1.data = scaled  # stored as is: astropy keeps BSCALE/BZERO/BLANK for raw ints
     ccd1.header["BSCALE"], ccd1.header["BZERO"], ccd1.header["BLANK"] = 0.5, 1000.0, -32768
     unsigned = rng.integers(0, 65535, size=(60, 90), dtype=np.uint16)
-    ccd2 = fits.ImageHDU(unsigned, fits.Header(list(wcs_cards(Field("ccd2", 80.1, -10.0)).items())),
-                         name="CCD2")  # fmt: skip
-    ccd3 = fits.ImageHDU(pixels(7, (60, 90), -32),
-                         fits.Header(list(wcs_cards(base).items())), name="CCD3")  # fmt: skip
+    ccd2 = fits.ImageHDU(
+        unsigned, fits.Header(list(wcs_cards(Field("ccd2", 80.1, -10.0)).items())), name="CCD2"
+    )
+    ccd3 = fits.ImageHDU(
+        pixels(7, (60, 90), -32), fits.Header(list(wcs_cards(base).items())), name="CCD3"
+    )
     table = fits.BinTableHDU.from_columns(
         [fits.Column(name="flux", format="E", array=rng.normal(size=20).astype(np.float32))],
         name="SOURCES",
@@ -149,8 +170,10 @@ def write_sky_survey(root: Path) -> SkySurvey:
     # A sector of same-shape frames (a cube when stacked).
     sector = []
     for t in range(4):
-        frame = fits.ImageHDU(pixels(100 + t, (48, 40), -32),
-                              fits.Header(list(wcs_cards(Field("s", 120.0, 40.0)).items())))  # fmt: skip
+        frame = fits.ImageHDU(
+            pixels(100 + t, (48, 40), -32),
+            fits.Header(list(wcs_cards(Field("s", 120.0, 40.0)).items())),
+        )
         frame.header["FRAME"] = t
         path = root / f"sector-frame{t}.fits"
         _write(path, [fits.PrimaryHDU(), frame])
@@ -174,9 +197,13 @@ def write_sky_survey(root: Path) -> SkySurvey:
     data_flipped = root / "sum-data-flipped.fits"
     raw = bytearray(good.read_bytes())
     with fits.open(good) as hdul:
-        offset = hdul[1]._data_offset  # noqa: SLF001 -- where the image's pixels start
+        offset = hdul[1]._data_offset
     raw[offset + 1001] ^= 0x10
     data_flipped.write_bytes(bytes(raw))
-    checksums = {"good": good, "missing": missing, "header_flipped": header_flipped,
-                 "data_flipped": data_flipped}  # fmt: skip
+    checksums = {
+        "good": good,
+        "missing": missing,
+        "header_flipped": header_flipped,
+        "data_flipped": data_flipped,
+    }
     return SkySurvey(root=root, fields=paths, camera=camera, sector=sector, checksums=checksums)
