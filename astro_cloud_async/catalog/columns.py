@@ -73,7 +73,7 @@ FOOTPRINT_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
 """Where an image lies on the sky (degrees): its centre, a radius around the centre holding
 the whole image, and its four corners as JSON ``[[ra, dec], ...]`` in pixel order; null where
 the HDU has no celestial WCS or footprints were not computed (see
-:mod:`astro_cloud_async.sky.footprint`)."""
+:mod:`astro_cloud_async.sky.footprints`)."""
 
 CHECKSUM_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
     ("checksum", ColumnType.STRING),

@@ -70,7 +70,7 @@ def _write(table: Any, output: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..sky.find import find
+    from ..sky.query import find
     from ..sky.sphere import separation
 
     table = find(args.catalog, args.ra, args.dec, args.radius)

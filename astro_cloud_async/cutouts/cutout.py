@@ -162,13 +162,10 @@ def cutout_header(plan: CutoutPlan) -> astropy.io.fits.Header:
     """The cutout's header: the HDU's cards less structure and checksums, CRPIXn shifted."""
     from astropy.io import fits
 
-    source = plan.record.fits
-    header = fits.Header()
-    for card in source.cards:
-        keyword = card.keyword
-        if keyword in _STRUCTURE or _NAXIS.fullmatch(keyword):
-            continue
-        header.append(card)
+    source = plan.record.fits.copy()  # the record's header is shared: never change it
+    header = fits.Header(
+        [c for c in source.cards if c.keyword not in _STRUCTURE and not _NAXIS.fullmatch(c.keyword)]
+    )
     x0, y0 = plan.origin
     for axis, shift in (("1", x0), ("2", y0)):
         found = [k for k in header if (m := _CRPIX.fullmatch(k)) and m.group(1) == axis]

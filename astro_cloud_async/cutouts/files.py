@@ -1,6 +1,6 @@
 """Cutouts of every HDU of a catalog that covers a position, written as FITS files.
 
-Strategy: :func:`~astro_cloud_async.sky.find` picks the HDUs (their rows carry the header
+Strategy: :func:`~astro_cloud_async.sky.query` picks the HDUs (their rows carry the header
 text, so no header is read again), :func:`~.cutout.cutouts` reads the pixels of all of them
 concurrently through one client, and each finished cutout is written by a worker thread while
 the next ones are read. A file's name comes from its object's name and HDU number, made unique
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..client import Client
 from ..sections.read import SectionFailed, record_from_row
-from ..sky.find import find
+from ..sky.query import find
 from .cutout import Cutout, Mode, cutouts
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from ..audit.data import verify_data
 from ..client import Client
 from ..errors import AstroCloudError
 from ..records import HDURecord, ObjectFailed
-from ..sky.footprint import footprint_columns_of_raw
+from ..sky.footprints import footprint_columns_of_raw
 
 __all__ = ["Enrichment", "Sink", "may_have_wcs"]
 

@@ -1,6 +1,6 @@
 """Where images lie on the sky, and which of them cover a position.
 
-:mod:`.footprint` computes an image's footprint (centre, corners, bounding radius) from its
+:mod:`.footprints` computes an image's footprint (centre, corners, bounding radius) from its
 header's WCS with astropy; the index job stores it in the catalog's ``footprint_*`` columns.
 :func:`find` answers "which HDUs cover this position" from such a catalog, with a polygon test
 on the sphere (:mod:`.sphere`)::
@@ -17,21 +17,21 @@ from typing import TYPE_CHECKING
 from .._lazy import attach
 
 if TYPE_CHECKING:
-    from .find import find as find
-    from .footprint import Footprint as Footprint
-    from .footprint import footprint as footprint
-    from .footprint import footprint_columns as footprint_columns
+    from .footprints import Footprint as Footprint
+    from .footprints import footprint as footprint
+    from .footprints import footprint_columns as footprint_columns
+    from .query import find as find
     from .sphere import contains as contains
     from .sphere import separation as separation
 
 __getattr__, __dir__, __all__ = attach(
     __name__,
     {
-        "Footprint": ".footprint",
+        "Footprint": ".footprints",
         "contains": ".sphere",
-        "find": ".find",
-        "footprint": ".footprint",
-        "footprint_columns": ".footprint",
+        "find": ".query",
+        "footprint": ".footprints",
+        "footprint_columns": ".footprints",
         "separation": ".sphere",
     },
 )

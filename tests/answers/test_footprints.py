@@ -16,7 +16,7 @@ from sky_survey import SkySurvey
 from astro_cloud_async import read_headers
 from astro_cloud_async.catalog import read_catalog
 from astro_cloud_async.fits import parse_header
-from astro_cloud_async.sky.footprint import (
+from astro_cloud_async.sky.footprints import (
     footprint,
     footprint_columns,
     footprint_columns_of_raw,
