@@ -163,11 +163,15 @@ def _zarray(
     }
 
 
-def _dimensions(ndim: int, stacked: bool) -> list[str]:
-    names = [f"axis{ndim - i}" for i in range(ndim)]  # NAXISn ... NAXIS1
-    if ndim >= 2:
-        names[-2:] = ["y", "x"]
-    return (["frame"] if stacked else []) + names
+def _dimensions(shape: tuple[int, ...]) -> list[str]:
+    """xarray's dimension names: ``y<NAXIS2>``, ``x<NAXIS1>`` (and ``frame<n>`` first for a
+    stack, ``axis<k>_<n>`` beyond two axes), so arrays of one shape share dimensions and arrays
+    of other shapes never clash in one dataset."""
+    names = [f"axis{len(shape) - i}_{n}" for i, n in enumerate(shape)]
+    names[-1] = f"x{shape[-1]}"
+    if len(shape) >= 2:
+        names[-2] = f"y{shape[-2]}"
+    return names
 
 
 def _chunk_refs(
@@ -221,7 +225,7 @@ def references(
             chunks = (1, rows, *layout.shape[1:])
             attrs: dict[str, Any] = {
                 "sources": [[m.url, m.hdu] for m in members],
-                "_ARRAY_DIMENSIONS": _dimensions(len(layout.shape), True),
+                "_ARRAY_DIMENSIONS": [f"frame{len(members)}", *_dimensions(layout.shape)],
             }
         else:
             name = _array_name(first, taken)
@@ -229,7 +233,7 @@ def references(
             attrs = {
                 "url": first.url,
                 "hdu": first.hdu,
-                "_ARRAY_DIMENSIONS": _dimensions(len(layout.shape), False),
+                "_ARRAY_DIMENSIONS": _dimensions(layout.shape),
             }
         refs[f"{name}/.zarray"] = json.dumps(_zarray(shape, chunks, first.scaling, layout))
         refs[f"{name}/.zattrs"] = json.dumps(attrs)
@@ -276,11 +280,13 @@ def open_references(
 
     codec.register()
     fo: Any = dict(refs) if isinstance(refs, Mapping) else str(refs)
+    # zarr reads through an asynchronous filesystem, and the reference filesystem wants its
+    # targets in the same mode.
     fs = fsspec.filesystem(
         "reference",
         fo=fo,
         remote_protocol=remote_protocol,
-        remote_options=dict(remote_options or {}),
+        remote_options={**(remote_options or {}), "asynchronous": True},
         asynchronous=True,
     )
     store = FsspecStore(fs, read_only=True, path="")
