@@ -52,13 +52,18 @@ def _write(table: Any, output: Path) -> None:
 
     fmt = catalog_format(output)
     if fmt == "parquet":
+        # A dataset directory of one part, as 'index' writes catalogs.
+        import time
+
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if output.suffix.lower() in (".parquet", ".pq") and not output.is_dir():
-            pq.write_table(table, output, compression="zstd")
-        else:
-            output.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, output / "part-0.parquet", compression="zstd")
+        from ..catalog.files import atomic_write, part_name
+
+        output.mkdir(parents=True, exist_ok=True)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression="zstd")
+        atomic_write(output / part_name(time.time_ns(), 0), sink.getvalue().to_pybytes())
     elif fmt == "jsonl":
         with open(output, "w", encoding="utf-8") as f:
             for row in table.to_pylist():
