@@ -91,6 +91,12 @@ def test_all_keywords_are_valued_cards_only(corpus_records: dict[str, list[HDURe
         "truncated",
         "object_size",
         "etag",
+        "footprint_ra",
+        "footprint_dec",
+        "footprint_radius",
+        "footprint",
+        "checksum",
+        "datasum",
         "header",
     }
     assert keyword_columns == valued
