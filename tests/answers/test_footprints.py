@@ -151,3 +151,20 @@ def test_a_cube_and_a_compressed_image(tmp_path: Path) -> None:
         found = footprint(record.header)
         assert found is not None, record
         np.testing.assert_allclose(np.array(found.corners), want, rtol=0, atol=1e-12)
+
+
+def test_a_dask_partition_computes_footprints_too(sky: SkySurvey, http_catalog: Path) -> None:
+    from astro_cloud_async.dask.partitions import Partition, scan_partition
+    from astro_cloud_async.options import Options
+
+    urls = tuple(str(p) for p in sky.fields.values())
+    scanned = scan_partition(Partition(0, urls), (), Options(), footprints=True)
+    plain = scan_partition(Partition(0, urls), (), Options())
+    by_name = {
+        (Path(r["url"]).name, r["hdu"]): r["footprint"]
+        for r in read_catalog(http_catalog).to_pylist()
+    }
+    assert all(r["footprint"] is None for r in plain.rows)
+    assert len(scanned.rows) == 2 * len(urls)
+    for row in scanned.rows:
+        assert row["footprint"] == by_name[(Path(row["url"]).name, row["hdu"])]
