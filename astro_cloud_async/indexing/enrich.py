@@ -1,17 +1,18 @@
 """Columns an index run adds to each object after its headers are read: footprints and data
 checksums.
 
-Strategy: neither may slow the scan. A footprint is CPU work in astropy (about a millisecond
-per image HDU), so it runs in a process pool: the raw header bytes of the HDUs that may have a
-celestial WCS go to a worker in one call per object, and the event loop only waits. Reading
+Strategy: neither may slow the scan. A plain TAN or TAN-SIP footprint costs some 40
+microseconds in numpy and is computed here; any other WCS needs astropy (a millisecond or more
+per HDU), so those headers go, as raw bytes, to a process pool in one call per object, and the
+event loop only waits. Reading
 the data for ``verify_data`` is I/O through the client's pool. Each object is enriched in a
 task of its own, at most ``max_pending`` at once (when that many are pending, the scan waits,
 which bounds memory), and the task hands the object with its extra columns to ``sink`` as it
 completes. So objects reach the catalog in completion order, which the catalog does not mind.
 
-At the end of a run (or an interruption) the pending tasks are given a few seconds to finish;
-an object whose task is still running then is left out of the catalog, and a resumed run
-reads it again.
+At the end of a run every pending task is waited for. On an interruption they are given a few
+seconds; an object whose task is still running then is left out of the catalog (and of the
+counts), and a resumed run reads it again.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ..audit.data import verify_data
 from ..client import Client
 from ..errors import AstroCloudError
 from ..records import HDURecord, ObjectFailed
-from ..sky.footprints import footprint_columns_of_raw
+from ..sky.footprints import footprint_columns_of_raw, quick_footprint
 
 __all__ = ["Enrichment", "Sink", "may_have_wcs"]
 
@@ -81,11 +82,11 @@ class Enrichment:
         return self.footprints or self.verify
 
     async def __aenter__(self) -> Enrichment:
-        if self.footprints and self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
-            )
         return self
+
+    def _start_pool(self) -> Executor:
+        """The process pool, started when the first header needs astropy."""
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
 
     async def __aexit__(
         self,
@@ -94,7 +95,7 @@ class Enrichment:
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self.drain()
+            await self.drain(None if exc_type is None else self.drain_seconds)
         finally:
             if self._own_executor and self._executor is not None:
                 self._executor.shutdown(wait=False, cancel_futures=True)
@@ -138,9 +139,19 @@ class Enrichment:
         return extra
 
     async def _footprints(self, records: Sequence[HDURecord], extra: list[dict[str, Any]]) -> None:
-        chosen = [i for i, record in enumerate(records) if may_have_wcs(record)]
+        chosen = []
+        for i, record in enumerate(records):
+            if not may_have_wcs(record):
+                continue
+            quick = quick_footprint(record.header)
+            if quick is not None:
+                extra[i].update(quick.columns())
+            else:
+                chosen.append(i)
         if not chosen:
             return
+        if self._executor is None:
+            self._executor = self._start_pool()
         raws = [records[i].header.raw for i in chosen]
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(self._executor, footprint_columns_of_raw, raws)
@@ -152,11 +163,11 @@ class Enrichment:
         for row, verdict in zip(extra, verdicts, strict=True):
             row.update(verdict)
 
-    async def drain(self) -> None:
-        """Wait for the pending objects (at most ``drain_seconds``), then cancel the rest."""
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait for the pending objects (at most ``timeout`` seconds), then cancel the rest."""
         pending = set(self._pending)
         if pending:
-            _, late = await asyncio.wait(pending, timeout=self.drain_seconds)
+            _, late = await asyncio.wait(pending, timeout=timeout)
             for task in late:
                 task.cancel()
             if late:
