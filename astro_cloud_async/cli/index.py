@@ -85,11 +85,11 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="write a batch at least every S seconds (default 30)",
     )
     p.add_argument(
-        "--no-footprints",
-        dest="footprints",
-        action="store_false",
-        help="do not compute the images' sky footprints (footprint_* columns; computed by "
-        "default, from the headers alone, in worker processes)",
+        "--footprints",
+        action="store_true",
+        help="compute each image's sky footprint from its header's WCS (footprint_* columns, "
+        "which 'find' and 'cutout' need); costs CPU: about 0.1-0.2 ms per TAN(-SIP) image "
+        "HDU, more for other WCSs (in worker processes)",
     )
     p.add_argument(
         "--verify-data",

@@ -22,7 +22,6 @@ outwards). Tile-compressed images are read through their ``ZNAXISn``.
 from __future__ import annotations
 
 import json
-import math
 import re
 import warnings
 from collections.abc import Iterable, Mapping
@@ -31,6 +30,7 @@ from typing import Any
 
 from ..fits.cards import CARD_LENGTH
 from ..fits.header import Header, parse_header
+from .sphere import separation
 from .tan import tan_sip_world
 
 __all__ = [
@@ -115,18 +115,6 @@ def wcs_cards(header: Header) -> str | None:
     return "".join(cards)
 
 
-def _separation(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Angle between two (ra, dec) positions, degrees (Vincenty's formula: exact everywhere)."""
-    ra1, dec1, ra2, dec2 = map(math.radians, (*a, *b))
-    dra = ra2 - ra1
-    num = math.hypot(
-        math.cos(dec2) * math.sin(dra),
-        math.cos(dec1) * math.sin(dec2) - math.sin(dec1) * math.cos(dec2) * math.cos(dra),
-    )
-    den = math.sin(dec1) * math.sin(dec2) + math.cos(dec1) * math.cos(dec2) * math.cos(dra)
-    return math.degrees(math.atan2(num, den))
-
-
 def _pixels(nx: int, ny: int) -> tuple[list[float], list[float]]:
     """0-based pixel positions: the corners at the outer pixel edges, the middles of the
     edges, then the centre."""
@@ -144,7 +132,7 @@ def _from_points(ras: Any, decs: Any) -> Footprint | None:
         return None
     points = [(float(r), float(d)) for r, d in zip(ras, decs, strict=True)]
     centre = points[-1]
-    radius = max(_separation(centre, p) for p in points[:-1])
+    radius = float(separation(ras[-1], decs[-1], ras[:-1], decs[:-1]).max())
     return Footprint(ra=centre[0], dec=centre[1], radius=radius, corners=tuple(points[:4]))
 
 

@@ -43,6 +43,14 @@ def parquet_files(path: Path) -> list[Path]:
     return parts
 
 
+def _require_footprints(table: pyarrow.Table) -> None:
+    column = table.column("footprint_ra")
+    if len(column) and column.null_count == len(column):
+        raise ConfigurationError(
+            "no row of the catalog has a footprint: index it with --footprints"
+        )
+
+
 def _check_position(ra: float, dec: float, radius: float) -> None:
     if not (np.isfinite(ra) and np.isfinite(dec) and -90 <= dec <= 90):
         raise ConfigurationError(f"not a sky position: RA {ra}, Dec {dec}")
@@ -90,10 +98,11 @@ def _from_parquet(files: list[Path], ra: float, dec: float, radius: float) -> py
     if missing:
         raise ConfigurationError(
             f"the catalog has no footprint columns ({', '.join(missing)}): index it again "
-            "with footprints"
+            "with --footprints"
         )
     fragments = list(dataset.get_fragments())
     small = dataset.to_table(columns=_POSITION)
+    _require_footprints(small)
     rows = _near(small, ra, dec, radius)
     if not len(rows):
         return _empty(dataset.schema)
@@ -139,5 +148,6 @@ def find(
     for name in [*_POSITION, "footprint"]:
         if name not in table.column_names:
             raise ConfigurationError(f"the catalog has no {name} column")
+    _require_footprints(table)
     near = table.take(_near(table.select(_POSITION), ra, dec, radius_deg))
     return _polygon_filter(near, ra, dec, radius_deg)

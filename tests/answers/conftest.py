@@ -45,6 +45,7 @@ def s3_options(server: S3Server) -> Options:
 
 
 def build_catalog(output: Path, sources: list[str], options: Options, **job: object) -> Path:
+    job.setdefault("footprints", True)
     result = asyncio.run(index(IndexJob(output=output, sources=sources, options=options, **job)))
     assert result.counts.failed == 0, result.new_failures
     return output
@@ -54,7 +55,7 @@ def build_catalog(output: Path, sources: list[str], options: Options, **job: obj
 def http_catalog(
     sky: SkySurvey, sky_http: HTTPServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    """A Parquet catalog of the survey indexed over HTTP (footprints on, the default)."""
+    """A Parquet catalog of the survey indexed over HTTP, with footprints."""
     urls = [sky_http.url(p) for p in sky.all_files]
     return build_catalog(tmp_path_factory.mktemp("cat") / "sky.parquet", urls, Options())
 
