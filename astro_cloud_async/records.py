@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .errors import AstroCloudError, redact_url
 from .fits.cards import Card
+from .fits.checksum import Verdict, checksum_verdict
 from .fits.compressed import image_header, is_tile_compressed
 from .fits.header import Header
 from .fits.walker import HDU
@@ -102,6 +103,13 @@ class HDURecord:
     def header_size(self) -> int:
         """Bytes of header, END card and padding included."""
         return self.data_offset - self.header_offset
+
+    @property
+    def checksum(self) -> Verdict:
+        """Whether the header's CHECKSUM holds, from the header alone (the stored DATASUM
+        stands for the data): ``ok``, ``bad`` or ``absent``. Data are checked by
+        :func:`astro_cloud_async.audit.verify_data`."""
+        return checksum_verdict(self.header)
 
     @property
     def extname(self) -> str | None:

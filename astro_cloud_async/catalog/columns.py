@@ -21,7 +21,9 @@ from enum import Enum
 from typing import Any
 
 __all__ = [
+    "CHECKSUM_COLUMNS",
     "FIXED_COLUMNS",
+    "FOOTPRINT_COLUMNS",
     "HEADER_COLUMN",
     "INT64_MAX",
     "INT64_MIN",
@@ -65,6 +67,26 @@ FIXED_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
 
 For a tile-compressed image (``tile_compressed``), ``extname``, ``xtension`` and the keyword
 columns hold the image's values (as astropy shows the HDU), ``header`` the stored table's."""
+
+FOOTPRINT_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
+    ("footprint_ra", ColumnType.FLOAT64),
+    ("footprint_dec", ColumnType.FLOAT64),
+    ("footprint_radius", ColumnType.FLOAT64),
+    ("footprint", ColumnType.STRING),
+)
+"""Where an image lies on the sky (degrees): its centre, a radius around the centre holding
+the whole image, and its four corners as JSON ``[[ra, dec], ...]`` in pixel order; null where
+the HDU has no celestial WCS or footprints were not computed (see
+:mod:`astro_cloud_async.sky.footprints`)."""
+
+CHECKSUM_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
+    ("checksum", ColumnType.STRING),
+    ("datasum", ColumnType.STRING),
+)
+"""The CHECKSUM and DATASUM verdicts, ``ok``, ``bad`` or ``absent``; ``datasum`` is null until
+the data are read (see :mod:`astro_cloud_async.fits.checksum`)."""
+
+FIXED_COLUMNS = FIXED_COLUMNS + FOOTPRINT_COLUMNS + CHECKSUM_COLUMNS
 
 HEADER_COLUMN = "header"
 """The last column: the header's cards as text, up to and including END."""

@@ -118,15 +118,22 @@ def header_text(header: Header) -> str:
     return _UNPRINTABLE.sub("?", header.raw.decode("latin-1"))
 
 
-def object_rows(records: Sequence[HDURecord], keywords: Keywords) -> list[dict[str, Any]]:
+def object_rows(
+    records: Sequence[HDURecord],
+    keywords: Keywords,
+    extra: Sequence[Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """The rows of one whole object (its records, in HDU order).
 
     A tile-compressed image is shown as the image it holds: its ``extname``, ``xtension`` and
     keyword values are those of the image header (``tile_compressed`` says so); the
-    ``header`` column keeps the table header stored in the object.
+    ``header`` column keeps the table header stored in the object. ``extra`` holds, per
+    record, values of fixed columns computed elsewhere (footprints, data checksums), which
+    replace the defaults: the header's CHECKSUM verdict, null footprints, and a DATASUM
+    verdict of ``absent`` or null (not read).
     """
     rows = []
-    for record in records:
+    for position, record in enumerate(records):
         image = record.image_header
         shown = image if image is not None else record.header
         row: dict[str, Any] = {
@@ -142,7 +149,15 @@ def object_rows(records: Sequence[HDURecord], keywords: Keywords) -> list[dict[s
             "object_size": record.object_size,
             "etag": record.etag,
             "tile_compressed": image is not None,
+            "footprint_ra": None,
+            "footprint_dec": None,
+            "footprint_radius": None,
+            "footprint": None,
+            "checksum": record.checksum,
+            "datasum": None if "DATASUM" in record.header else "absent",
         }
+        if extra is not None:
+            row.update(extra[position])
         row.update(keyword_values(shown, keywords))
         row[HEADER_COLUMN] = header_text(record.header)
         rows.append(row)

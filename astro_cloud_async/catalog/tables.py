@@ -36,6 +36,7 @@ __all__ = [
     "rows_to_arrow",
     "to_arrow",
     "to_astropy",
+    "unify",
 ]
 
 _FIXED_TYPES = dict(FIXED_COLUMNS)
@@ -103,6 +104,24 @@ def conform(table: pyarrow.Table, schema: Any) -> pyarrow.Table:
         else:
             arrays.append(column.cast(f.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def unify(tables: Sequence[pyarrow.Table]) -> pyarrow.Table:
+    """Catalog tables (parts of one catalog) as one, their keyword columns' types promoted by
+    the catalog rule, as :func:`read_catalog` does for the parts of a Parquet catalog."""
+    import pyarrow as pa
+
+    types: dict[str, ColumnType] = {}
+    fixed = set(_FIXED_TYPES) | {HEADER_COLUMN}
+    for t in tables:
+        for f in t.schema:
+            if f.name not in fixed:
+                old = types.get(f.name, ColumnType.NULL)
+                types[f.name] = promote(old, arrow_column_type(f.type))
+    schema = arrow_schema(types, final=True)
+    if not tables:
+        return schema.empty_table()
+    return pa.concat_tables([conform(t, schema) for t in tables])
 
 
 def _catalog_rows(
@@ -204,24 +223,12 @@ def read_catalog(path: str | os.PathLike[str], *, format: str | None = None) -> 
     to bool, int, float or string first). Partial tails of an interrupted JSON Lines or CSV
     catalog are left out, as a resumed run would cut them.
     """
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     p = Path(path)
     fmt = catalog_format(p, format)
     if fmt == "parquet":
-        tables = [pq.read_table(part) for part in parquet_parts(p)]
-        types: dict[str, ColumnType] = {}
-        fixed = set(_FIXED_TYPES) | {HEADER_COLUMN}
-        for t in tables:
-            for f in t.schema:
-                if f.name not in fixed:
-                    old = types.get(f.name, ColumnType.NULL)
-                    types[f.name] = promote(old, arrow_column_type(f.type))
-        schema = arrow_schema(types, final=True)
-        if not tables:
-            return schema.empty_table()
-        return pa.concat_tables([conform(t, schema) for t in tables])
+        return unify([pq.read_table(part) for part in parquet_parts(p)])
     from .resume import repair_lines
 
     complete = repair_lines(p, fmt, repair=False)

@@ -25,7 +25,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
@@ -111,11 +111,14 @@ class CatalogWriter:
     def pending_rows(self) -> int:
         return len(self._rows)
 
-    def add(self, records: Sequence[HDURecord]) -> None:
-        """Buffer one whole object (all its records, in HDU order)."""
+    def add(
+        self, records: Sequence[HDURecord], extra: Sequence[Mapping[str, Any]] | None = None
+    ) -> None:
+        """Buffer one whole object (all its records, in HDU order); ``extra``: per record,
+        values of fixed columns computed elsewhere (see :func:`~.rows.object_rows`)."""
         if not records:
             return
-        self._rows.extend(object_rows(records, self.keywords))
+        self._rows.extend(object_rows(records, self.keywords, extra))
         self._urls.append(url_key(records[0].url))
 
     def flush(self) -> int:

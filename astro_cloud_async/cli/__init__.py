@@ -1,4 +1,5 @@
-"""The ``astro-cloud-async`` command: ``index``, ``headers``, ``info``, ``demo`` and ``serve``.
+"""The ``astro-cloud-async`` command: ``index``, ``headers``, ``info``, ``find``, ``cutout``,
+``refs``, ``demo`` and ``serve``.
 
 Each subcommand lives in its own module with ``configure(parser)`` and ``run(args)``. The
 table :data:`COMMANDS` names them (as pip's command registry does), so ``--help`` and the
@@ -26,6 +27,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "index": (".index", "index the headers of many objects into a catalog"),
     "headers": (".headers", "print the headers of FITS objects (like fitsheader)"),
     "info": (".info", "summarise the HDUs of FITS objects (like astropy.io.fits.info)"),
+    "find": (".find", "list the HDUs of a catalog whose footprint holds a sky position"),
+    "cutout": (".cutout", "write cutouts around a sky position from every HDU covering it"),
+    "refs": (".refs", "write kerchunk references: a catalog's images as zarr arrays"),
     "demo": (
         ".demo",
         "index a sample survey served over HTTP on this machine (no account needed)",

@@ -36,6 +36,7 @@ from ..options import Options
 from ..pool.stats import StatsSnapshot
 from ..records import HDURecord, ObjectFailed, ScanResult
 from ..scanner.sources import Sources, iter_sources
+from ..sky.footprints import footprint_columns
 from ..tasks import run_sync
 
 __all__ = [
@@ -195,8 +196,11 @@ async def _scan(urls: Sequence[str], options: Options) -> tuple[list[ScanResult]
         return results, client.stats.snapshot()
 
 
-def scan_partition(partition: Partition, keywords: Keywords, options: Options) -> ScannedPartition:
-    """Scan one partition's objects and make their catalog rows (runs inside a worker)."""
+def scan_partition(
+    partition: Partition, keywords: Keywords, options: Options, *, footprints: bool = False
+) -> ScannedPartition:
+    """Scan one partition's objects and make their catalog rows (runs inside a worker, where
+    ``footprints`` are computed too: the worker is a process of its own)."""
     results, stats = run_sync(lambda: _scan(partition.urls, worker_options(options)))
     order = {url: i for i, url in enumerate(partition.urls)}
     objects: list[tuple[HDURecord, ...]] = []
@@ -210,7 +214,8 @@ def scan_partition(partition: Partition, keywords: Keywords, options: Options) -
     failed.sort(key=lambda f: order.get(f.url, len(order)))
     rows: list[dict[str, Any]] = []
     for records in objects:
-        rows.extend(object_rows(records, keywords))
+        extra = [footprint_columns(r.header) for r in records] if footprints else None
+        rows.extend(object_rows(records, keywords, extra))
     return ScannedPartition(
         index=partition.index,
         rows=rows,

@@ -60,11 +60,17 @@ class PartitionReport:
 
 
 def index_partition(
-    partition: Partition, *, output: str, run: int, keywords: Keywords, options: Options
+    partition: Partition,
+    *,
+    output: str,
+    run: int,
+    keywords: Keywords,
+    options: Options,
+    footprints: bool = False,
 ) -> PartitionReport:
     """Scan one partition and write its rows as a part of the catalog at ``output``
-    (runs inside a worker)."""
-    scanned = scan_partition(partition, keywords, options)
+    (runs inside a worker; footprints are computed there too)."""
+    scanned = scan_partition(partition, keywords, options, footprints=footprints)
     rows = scanned.rows
     if rows:
         columns = KeywordColumns(keywords)
@@ -142,6 +148,7 @@ def index_on_dask(
                 run=run,
                 keywords=job.keywords,
                 options=options,
+                footprints=job.footprints,
                 pure=False,
                 key=[f"index-fits-{run:x}-{p.index}" for p in listed.partitions],
             )

@@ -34,6 +34,11 @@ class IndexJob:
     overwrite: bool = False
     batch_objects: int = 1000
     flush_seconds: float = 30.0
+    footprints: bool = False
+    """Compute each image's sky footprint (``footprint_*`` columns; see
+    :mod:`.enrich` for where, and ``docs/answers.md`` for what it costs)."""
+    verify_data: bool = False
+    """Read every HDU's data to check DATASUM (and CHECKSUM with it): reads everything."""
 
 
 @dataclass(slots=True)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Container, Iterable
+from collections.abc import AsyncIterator, Container, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..catalog.failures import FailureEntry
 from ..catalog.resume import url_key
@@ -26,6 +27,7 @@ from ..client import Client
 from ..errors import AstroCloudError
 from ..pool.stats import PoolStats
 from ..records import HDURecord, ObjectFailed
+from .enrich import Enrichment
 from .job import IndexJob, Reporter
 from .plan import RunPlan
 from .result import IndexResult
@@ -50,14 +52,18 @@ class _Run:
         """Keys of sources that expanded without error."""
         self.last_flush = time.monotonic()
 
-    def take(self, item: tuple[HDURecord, ...] | ObjectFailed) -> None:
+    def take(
+        self,
+        item: tuple[HDURecord, ...] | ObjectFailed,
+        extra: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
         if isinstance(item, ObjectFailed):
             entry = FailureEntry.from_failure(item)
             self.new_failures.append(entry)
             self._unflushed.append(entry)
             self.counts.failed += 1
         else:
-            self.plan.writer.add(item)
+            self.plan.writer.add(item, extra)
             self.counts.objects += 1
             self.counts.hdus += len(item)
         if self.plan.writer.pending_objects + len(self._unflushed) >= self.plan.job.batch_objects:
@@ -131,10 +137,13 @@ async def index(job: IndexJob, *, reporter: Reporter | None = None) -> IndexResu
         async with Client(job.options) as client:
             ticker = asyncio.create_task(run.tick(client.stats))
             scan = client.scan(run.urls(client, given, plan.skip))
+            enrichment = Enrichment(
+                client, run.take, footprints=job.footprints, verify_data=job.verify_data
+            )
             try:
-                async with contextlib.aclosing(agroup_objects(scan)) as objects:
+                async with enrichment, contextlib.aclosing(agroup_objects(scan)) as objects:
                     async for item in objects:
-                        run.take(item)
+                        await enrichment.submit(item)
             except asyncio.CancelledError:
                 interrupted = True
                 _uncancel()
