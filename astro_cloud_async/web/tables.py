@@ -137,7 +137,6 @@ def _json_value(value: Any) -> Any:
 def table_info(source: TableSource) -> dict[str, Any]:
     """What the page needs to show a table: its size and typed columns."""
     table = source.table()
-    names = table.schema.names
     return {
         "id": source.id,
         "name": source.name,
@@ -148,8 +147,18 @@ def table_info(source: TableSource) -> dict[str, Any]:
             for f in table.schema
             if f.name != HEADER_COLUMN
         ],
-        "footprints": "footprint" in names or "footprint_ra" in names,
+        "footprints": _has_footprints(table),
     }
+
+
+def _has_footprints(table: pyarrow.Table) -> bool:
+    """Whether any row has a footprint (catalogs indexed without ``--footprints`` hold the
+    columns, all null)."""
+    return any(
+        table.column(name).null_count < len(table)
+        for name in ("footprint", "footprint_ra")
+        if name in table.schema.names
+    )
 
 
 def _rows(table: pyarrow.Table, numbers: pyarrow.Array) -> list[dict[str, Any]]:

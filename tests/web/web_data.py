@@ -226,11 +226,16 @@ def footprint_of(header_text: str) -> dict[str, Any]:
 
 
 def with_footprints(table: Any) -> Any:
-    """``table`` with the four footprint columns (kept if the catalog has them already)."""
+    """``table`` with the four footprint columns (kept if the catalog has footprints already;
+    a catalog indexed without them holds the columns, all null, which are replaced)."""
     import pyarrow as pa
 
     if "footprint" in table.column_names:
-        return table
+        if table.column("footprint").null_count < len(table):
+            return table
+        table = table.drop_columns(
+            ["footprint_ra", "footprint_dec", "footprint_radius", "footprint"]
+        )
     rows = [footprint_of(text) for text in table.column("header").to_pylist()]
     for name, kind in (
         ("footprint_ra", pa.float64()),
