@@ -28,6 +28,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,8 +50,6 @@ from astro_cloud_async.demo.survey import (  # noqa: E402
     write_mosaic_like,
     write_tess_ffi_like,
 )
-from astro_cloud_async.indexing import IndexJob, index  # noqa: E402
-from astro_cloud_async.options import Options  # noqa: E402
 
 OUT = HERE / "out"
 
@@ -93,49 +92,76 @@ def footprint_cost(folder: Path, n: int = 300) -> dict[str, Any]:
     return out
 
 
-def _index_once(urls: list[str], output: Path, footprints: bool) -> dict[str, float]:
-    job = IndexJob(
-        output=output,
-        sources=urls,
-        footprints=footprints,
-        overwrite=True,
-        options=Options(concurrency=64),
+def _index_once(
+    urls_file: Path, output: Path, footprints: bool, concurrency: int
+) -> dict[str, Any]:
+    """One index run in a fresh interpreter (``benchlib.index_run``), as the command line
+    runs: its footprint worker starts with it."""
+    spec = output.with_suffix(".spec.json")
+    spec.write_text(
+        json.dumps(
+            {
+                "urls_file": str(urls_file),
+                "output": str(output),
+                "footprints": footprints,
+                "concurrency": concurrency,
+            }
+        )
     )
-    result = asyncio.run(index(job))
-    assert result.counts.failed == 0
-    return {
-        "seconds": result.elapsed,
-        "requests": result.counts.requests,
-        "rate": result.counts.requests / result.elapsed,
-        "hdus": result.counts.hdus,
-    }
+    done = subprocess.run(
+        [sys.executable, "-m", "benchlib.index_run", str(spec)],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    )
+    run: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    assert run["failed"] == 0, run
+    return run
 
 
-def request_rate(folder: Path, objects: int, delay: float, repeat: int) -> dict[str, Any]:
-    frames = folder / "frames"
-    frames.mkdir(exist_ok=True)
+def _frames(folder: Path, objects: int) -> list[str]:
+    folder.mkdir(exist_ok=True)
     names = []
     for i in range(objects):
-        name = tess_ffi_name(
-            seed=i // 16, sector=1 + i // 16, camera=1 + (i // 4) % 4, ccd=1 + i % 4
-        )
-        path = frames / name
-        if not path.exists():
-            write_tess_ffi_like(
-                path, seed=i // 16, sector=1 + i // 16, camera=1 + (i // 4) % 4, ccd=1 + i % 4
-            )
+        seed, sector, camera, ccd = i // 16, 1 + i // 16, 1 + (i // 4) % 4, 1 + i % 4
+        name = tess_ffi_name(seed=seed, sector=sector, camera=camera, ccd=ccd)
+        if not (folder / name).exists():
+            write_tess_ffi_like(folder / name, seed=seed, sector=sector, camera=camera, ccd=ccd)
         names.append(name)
+    return names
+
+
+def request_rate(
+    folder: Path, objects: int, delay: float, repeat: int, concurrency: int = 64
+) -> dict[str, Any]:
+    """Index runs with footprints off and on, alternating (off, on, on, off, ...) so that
+    neither kind always runs first; rates compared by their medians."""
+    frames = folder / "frames"
+    names = _frames(frames, objects)
     server = start_nginx(frames, delay=delay or None)
+    runs: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
     try:
-        urls = [server.url(n) for n in names]
-        runs: dict[str, list[dict[str, float]]] = {"on": [], "off": []}
-        for _ in range(repeat):
-            for kind in ("off", "on"):
-                runs[kind].append(_index_once(urls, folder / f"rate-{kind}.jsonl", kind == "on"))
+        urls_file = folder / f"rate-urls-{objects}.txt"
+        urls_file.write_text("".join(server.url(n) + "\n" for n in names))
+        for r in range(repeat):
+            for kind in ("off", "on") if r % 2 == 0 else ("on", "off"):
+                out = folder / f"rate-{kind}.jsonl"
+                runs[kind].append(_index_once(urls_file, out, kind == "on", concurrency))
     finally:
         server.stop()
-    best = {k: max(r["rate"] for r in v) for k, v in runs.items()}
-    return {"runs": runs, "best_rate": best, "on_over_off": best["on"] / best["off"]}
+    median = {k: statistics.median(r["rate"] for r in v) for k, v in runs.items()}
+    pairs = [on["rate"] / off["rate"] for on, off in zip(runs["on"], runs["off"], strict=True)]
+    return {
+        "objects": objects,
+        "runs": runs,
+        "median_rate": median,
+        "on_over_off": median["on"] / median["off"],
+        "pair_ratios": pairs,
+        "cpu_s": {k: statistics.median(r["cpu_s"] for r in v) for k, v in runs.items()},
+        "worker_cpu_s": statistics.median(r["worker_cpu_s"] for r in runs["on"]),
+    }
 
 
 # --- find ------------------------------------------------------------------------------------
@@ -354,10 +380,14 @@ def main(argv: list[str] | None = None) -> int:
                 )
             rate = request_rate(cache, args.objects, args.delay, args.repeat)
             report["request_rate"] = rate
+            pairs = ", ".join(f"{p:.3f}" for p in rate["pair_ratios"])
             print(
                 f"\n## Index request rate, {args.objects} TESS-like frames, {args.delay}s "
-                f"per request\n\nfootprints off: {rate['best_rate']['off']:.0f} req/s; on: "
-                f"{rate['best_rate']['on']:.0f} req/s; on/off = {rate['on_over_off']:.3f}"
+                f"per request, {args.repeat} runs of each\n\nmedian req/s, footprints off: "
+                f"{rate['median_rate']['off']:.0f}; on: {rate['median_rate']['on']:.0f}; "
+                f"on/off = {rate['on_over_off']:.3f} (run by run: {pairs})\n"
+                f"median CPU of the run's process, off: {rate['cpu_s']['off']:.2f} s, on: "
+                f"{rate['cpu_s']['on']:.2f} s; footprint worker: {rate['worker_cpu_s']:.2f} s"
             )
         if "find" in args.parts:
             found = find_speed(cache, args.rows)

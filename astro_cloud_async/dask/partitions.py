@@ -36,7 +36,8 @@ from ..options import Options
 from ..pool.stats import StatsSnapshot
 from ..records import HDURecord, ObjectFailed, ScanResult
 from ..scanner.sources import Sources, iter_sources
-from ..sky.footprints import footprint_columns
+from ..sky.footprints import columns_of
+from ..sky.footprints import footprints as footprints_of
 from ..tasks import run_sync
 
 __all__ = [
@@ -212,9 +213,11 @@ def scan_partition(
             objects.append(item)
     objects.sort(key=lambda records: order.get(records[0].url, len(order)))
     failed.sort(key=lambda f: order.get(f.url, len(order)))
+    headers = [r.header for records in objects for r in records] if footprints else []
+    found = iter(footprints_of(headers))  # all of the partition projected together
     rows: list[dict[str, Any]] = []
     for records in objects:
-        extra = [footprint_columns(r.header) for r in records] if footprints else None
+        extra = [columns_of(next(found)) for _ in records] if footprints else None
         rows.extend(object_rows(records, keywords, extra))
     return ScannedPartition(
         index=partition.index,

@@ -251,6 +251,18 @@ class Header(Mapping[str, object]):
             self._cards = make_cards(self._keywords, self._all_rows(), images)
         return self._cards
 
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        """The keyword of every card, in order (``card.keyword`` of each of ``cards``), read
+        without any value: the header's layout, which one program's headers share."""
+        return tuple(self._keywords)
+
+    def card_images(self, start: int, stop: int) -> str:
+        """The images of cards ``start`` to ``stop - 1``, as they are in the header and
+        unread: 80 characters each, a long string's CONTINUE cards with it."""
+        bounds = self._bounds
+        return self._text[bounds[start] : bounds[stop]]
+
     # --- the mapping ----------------------------------------------------------------------
 
     def _upper_keys(self) -> list[str]:

@@ -1,18 +1,27 @@
 """Columns an index run adds to each object after its headers are read: footprints and data
 checksums.
 
-Strategy: neither may slow the scan. A plain TAN or TAN-SIP footprint costs some 40
-microseconds in numpy and is computed here; any other WCS needs astropy (a millisecond or more
-per HDU), so those headers go, as raw bytes, to a process pool in one call per object, and the
-event loop only waits. Reading
-the data for ``verify_data`` is I/O through the client's pool. Each object is enriched in a
-task of its own, at most ``max_pending`` at once (when that many are pending, the scan waits,
-which bounds memory), and the task hands the object with its extra columns to ``sink`` as it
-completes. So objects reach the catalog in completion order, which the catalog does not mind.
+Strategy: neither may slow the scan, whose event loop is the busiest part of a run. Footprints
+are CPU work (reading a header's WCS numbers costs more than the projection itself), so the
+loop does only what is tiny: it picks the headers that may hold a celestial WCS (two axes and a
+CTYPE1, three lookups) and puts their raw bytes in the current batch. A batch goes to a worker
+process in one call when it holds ``batch_hdus`` headers or ``batch_objects`` objects, or
+``batch_seconds`` after its first header, whichever comes first; the worker parses the headers,
+projects the TAN(-SIP) ones together in numpy and gives the rest to astropy
+(:func:`~astro_cloud_async.sky.footprints.footprint_columns_of_raw`). One call per few hundred
+HDUs keeps the loop's share of the transfer small (one task per object, or the projection done
+in the loop, cost the scan a third of its rate; see ``docs/answers.md``). The pool is started,
+and its worker made to import what it needs, when the run starts. Reading the data for
+``verify_data`` is I/O through the client's pool, one task per object.
 
-At the end of a run every pending task is waited for. On an interruption they are given a few
-seconds; an object whose task is still running then is left out of the catalog (and of the
-counts), and a resumed run reads it again.
+At most ``max_pending`` objects wait at once (a full count makes the scan wait, which bounds
+memory). An object goes to ``sink`` with its extra columns as soon as all of them are known:
+the objects of one batch together, in the order they came; so objects reach the catalog in
+completion order, which the catalog does not mind.
+
+At the end of a run the batch being filled is sent and every pending batch and task is waited
+for. On an interruption they are given a few seconds; an object still waiting then is left out
+of the catalog (and of the counts), and a resumed run reads it again.
 """
 
 from __future__ import annotations
@@ -20,8 +29,10 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from collections.abc import Callable, Mapping, Sequence
+import signal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any
 
@@ -29,7 +40,7 @@ from ..audit.data import verify_data
 from ..client import Client
 from ..errors import AstroCloudError
 from ..records import HDURecord, ObjectFailed
-from ..sky.footprints import footprint_columns_of_raw, quick_footprint
+from ..sky.footprints import FootprintJob, footprint_columns_of_jobs, footprint_job
 
 __all__ = ["Enrichment", "Sink", "may_have_wcs"]
 
@@ -49,6 +60,31 @@ def _default_workers() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
+class _Pending:
+    """One object on its way to the sink: its records, its columns so far, and how many
+    jobs (a footprint batch, a data check) it still waits for."""
+
+    __slots__ = ("extra", "failure", "records", "waiting")
+
+    def __init__(self, records: tuple[HDURecord, ...]) -> None:
+        self.records = records
+        self.extra: list[dict[str, Any]] = [{} for _ in records]
+        self.waiting = 0
+        self.failure: ObjectFailed | None = None
+
+
+class _Batch:
+    """Footprint jobs that go to a worker in one call, and where their columns belong."""
+
+    __slots__ = ("jobs", "objects", "places")
+
+    def __init__(self) -> None:
+        self.jobs: list[FootprintJob] = []
+        self.places: list[tuple[_Pending, int]] = []
+        """(object, record index) of each job."""
+        self.objects: list[_Pending] = []
+
+
 class Enrichment:
     """Footprints and data checksums for the objects of one run; an async context manager
     that owns its process pool (unless ``executor`` is given, which it never shuts down)."""
@@ -61,7 +97,10 @@ class Enrichment:
         footprints: bool,
         verify_data: bool,
         workers: int | None = None,
-        max_pending: int = 256,
+        max_pending: int = 512,
+        batch_hdus: int = 256,
+        batch_objects: int | None = None,
+        batch_seconds: float = 0.25,
         executor: Executor | None = None,
         drain_seconds: float = 5.0,
     ) -> None:
@@ -70,23 +109,50 @@ class Enrichment:
         self.footprints = footprints
         self.verify = verify_data
         self.workers = workers or _default_workers()
+        self.batch_hdus = batch_hdus
+        self.batch_objects = batch_objects or max(1, max_pending // 4)
+        """Objects in a batch that send it (so that several batches fit in ``max_pending``)."""
+        self.batch_seconds = batch_seconds
         self.drain_seconds = drain_seconds
         self._executor = executor
         self._own_executor = executor is None
         self._gate = asyncio.Semaphore(max_pending)
-        self._pending: set[asyncio.Task[None]] = set()
+        self._batch = _Batch()
+        self._timer: asyncio.TimerHandle | None = None
+        self._jobs: set[asyncio.Task[None]] = set()
         self._error: BaseException | None = None
+        self.batches = 0
+        """Batches sent to the workers so far."""
 
     @property
     def active(self) -> bool:
         return self.footprints or self.verify
 
+    def __repr__(self) -> str:
+        return (
+            f"<Enrichment footprints={self.footprints} verify_data={self.verify} "
+            f"filling={len(self._batch.jobs)} jobs={len(self._jobs)} batches={self.batches}>"
+        )
+
     async def __aenter__(self) -> Enrichment:
+        if self.footprints and self._executor is None:
+            self._executor = self._start_pool()
+            # The worker starts and imports numpy and the projection while the scan begins.
+            # (Submitting here, not in a task, makes a pool that cannot start fail the run
+            # before it scans: a script without a main guard, re-run by the worker.)
+            loop = asyncio.get_running_loop()
+            self._track(loop.run_in_executor(self._executor, footprint_columns_of_jobs, []))
         return self
 
     def _start_pool(self) -> Executor:
-        """The process pool, started when the first header needs astropy."""
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        # Workers ignore SIGINT: Ctrl-C reaches the whole process group, and the run, not its
+        # workers, decides what an interruption does (they stop when the pool is shut down).
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=signal.signal,
+            initargs=(signal.SIGINT, signal.SIG_IGN),
+        )
 
     async def __aexit__(
         self,
@@ -102,76 +168,131 @@ class Enrichment:
                 self._executor = None
 
     async def submit(self, item: tuple[HDURecord, ...] | ObjectFailed) -> None:
-        """Enrich ``item`` in a task of its own (waiting while ``max_pending`` are pending);
-        failures and objects that need nothing go to the sink at once."""
+        """Take one object: its footprint headers join the current batch, its data check
+        starts; an object that needs nothing (and every failure) goes to the sink at once.
+        Waits while ``max_pending`` objects are pending."""
         if isinstance(item, ObjectFailed) or not self.active:
             self.sink(item, None)
             return
         await self._gate.acquire()
-        task = asyncio.create_task(self._one(item))
-        self._pending.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._pending.discard(task)
-        self._gate.release()
-
-    async def _one(self, records: tuple[HDURecord, ...]) -> None:
-        try:
-            extra = await self.columns(records)
-        except AstroCloudError as err:
-            self.sink(ObjectFailed(records[0].url, err.with_url(records[0].url), records), None)
-            return
-        except Exception as err:  # a broken worker pool, a defect: raised again by drain()
-            self._error = self._error or err
-            return
-        self.sink(records, extra)
-
-    async def columns(self, records: Sequence[HDURecord]) -> list[dict[str, Any]]:
-        """The extra columns of one object's records."""
-        extra: list[dict[str, Any]] = [{} for _ in records]
-        jobs = []
+        pending = _Pending(item)
         if self.footprints:
-            jobs.append(self._footprints(records, extra))
+            self._add_to_batch(pending)
         if self.verify:
-            jobs.append(self._verify(records, extra))
-        await asyncio.gather(*jobs)
-        return extra
+            pending.waiting += 1
+            self._track(self._verify(pending))
+        if pending.waiting == 0:
+            self._finish(pending)
 
-    async def _footprints(self, records: Sequence[HDURecord], extra: list[dict[str, Any]]) -> None:
-        chosen = []
-        for i, record in enumerate(records):
-            if not may_have_wcs(record):
-                continue
-            quick = quick_footprint(record.header)
-            if quick is not None:
-                extra[i].update(quick.columns())
-            else:
-                chosen.append(i)
-        if not chosen:
-            return
+    # --- footprints, in batches -------------------------------------------------------------
+
+    def _add_to_batch(self, pending: _Pending) -> None:
+        batch = self._batch
+        added = False
+        for i, record in enumerate(pending.records):
+            if may_have_wcs(record):
+                batch.jobs.append(footprint_job(record.header))
+                batch.places.append((pending, i))
+                added = True
+        if added:
+            pending.waiting += 1
+            batch.objects.append(pending)
+            self._batch_grown()
+
+    def _batch_grown(self) -> None:
+        batch = self._batch
+        if len(batch.jobs) >= self.batch_hdus or len(batch.objects) >= self.batch_objects:
+            self._send()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.batch_seconds, self._send)
+
+    def _send(self) -> None:
+        """Send the batch being filled to a worker (nothing when it is empty)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._batch = self._batch, _Batch()
+        if batch.jobs:
+            self.batches += 1
+            self._track(self._footprints(batch))
+
+    async def _footprints(self, batch: _Batch) -> None:
         if self._executor is None:
             self._executor = self._start_pool()
-        raws = [records[i].header.raw for i in chosen]
         loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(self._executor, footprint_columns_of_raw, raws)
-        for i, columns in zip(chosen, found, strict=True):
-            extra[i].update(columns)
+        found = await loop.run_in_executor(self._executor, footprint_columns_of_jobs, batch.jobs)
+        again = self._batch
+        for (pending, i), columns in zip(batch.places, found, strict=True):
+            if columns is None:  # the cards did not decide: the whole header goes next
+                again.jobs.append(pending.records[i].header.raw)
+                again.places.append((pending, i))
+                if not again.objects or again.objects[-1] is not pending:
+                    pending.waiting += 1
+                    again.objects.append(pending)
+            else:
+                pending.extra[i].update(columns)
+        for pending in batch.objects:
+            self._job_done(pending)
+        if again.jobs:
+            self._batch_grown()
 
-    async def _verify(self, records: Sequence[HDURecord], extra: list[dict[str, Any]]) -> None:
-        verdicts = await verify_data(self.client, records)
-        for row, verdict in zip(extra, verdicts, strict=True):
-            row.update(verdict)
+    # --- data checks, one task per object ---------------------------------------------------
+
+    async def _verify(self, pending: _Pending) -> None:
+        records = pending.records
+        try:
+            verdicts = await verify_data(self.client, records)
+        except AstroCloudError as err:
+            pending.failure = ObjectFailed(records[0].url, err.with_url(records[0].url), records)
+        else:
+            for row, verdict in zip(pending.extra, verdicts, strict=True):
+                row.update(verdict)
+        self._job_done(pending)
+
+    # --- bookkeeping ------------------------------------------------------------------------
+
+    def _track(self, job: Awaitable[object]) -> None:
+        task = asyncio.ensure_future(self._guard(job))
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    async def _guard(self, job: Awaitable[object]) -> None:
+        try:
+            await job
+        except Exception as err:  # a broken worker pool, a defect: raised again by drain()
+            self._error = self._error or err
+
+    def _job_done(self, pending: _Pending) -> None:
+        pending.waiting -= 1
+        if pending.waiting == 0:
+            self._finish(pending)
+
+    def _finish(self, pending: _Pending) -> None:
+        self._gate.release()
+        if pending.failure is not None:
+            self.sink(pending.failure, None)
+        else:
+            self.sink(pending.records, pending.extra)
 
     async def drain(self, timeout: float | None = None) -> None:
-        """Wait for the pending objects (at most ``timeout`` seconds), then cancel the rest."""
-        pending = set(self._pending)
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=timeout)
-            for task in late:
-                task.cancel()
-            if late:
+        """Send the batch being filled and wait for every pending object (at most ``timeout``
+        seconds: an interrupted run), then cancel what is left: those objects never reach the
+        sink. Raises what a batch or data check raised (but a broken worker pool when
+        interrupted: the signal that stopped the run may have stopped the workers too)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            self._send()  # the batch being filled, and whole headers a batch sent back
+            if not self._jobs:
+                break
+            left = None if deadline is None else max(0.0, deadline - loop.time())
+            _, late = await asyncio.wait(set(self._jobs), timeout=left)
+            if late and deadline is not None and loop.time() >= deadline:
+                for task in late:
+                    task.cancel()
                 await asyncio.gather(*late, return_exceptions=True)
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
+                break
+        error, self._error = self._error, None
+        if error is None or (timeout is not None and isinstance(error, BrokenProcessPool)):
+            return  # an interruption that also stopped the workers: their objects are left out
+        raise error
