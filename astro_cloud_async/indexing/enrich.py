@@ -212,15 +212,19 @@ class Enrichment:
             self._timer.cancel()
             self._timer = None
         batch, self._batch = self._batch, _Batch()
-        if batch.jobs:
-            self.batches += 1
-            self._track(self._footprints(batch))
-
-    async def _footprints(self, batch: _Batch) -> None:
+        if not batch.jobs:
+            return
         if self._executor is None:
             self._executor = self._start_pool()
         loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(self._executor, footprint_columns_of_jobs, batch.jobs)
+        self.batches += 1
+        sent = loop.run_in_executor(self._executor, footprint_columns_of_jobs, batch.jobs)
+        self._track(self._footprints(batch, sent))
+
+    async def _footprints(
+        self, batch: _Batch, sent: asyncio.Future[list[dict[str, Any] | None]]
+    ) -> None:
+        found = await sent
         again = self._batch
         for (pending, i), columns in zip(batch.places, found, strict=True):
             if columns is None:  # the cards did not decide: the whole header goes next

@@ -4,6 +4,7 @@ the middle pixel, the radius holds the whole image; null where there is no celes
 from __future__ import annotations
 
 import json
+import pickle
 import warnings
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,20 @@ from sky_survey import SkySurvey
 
 from astro_cloud_async import read_headers
 from astro_cloud_async.catalog import read_catalog
+from astro_cloud_async.demo.survey import write_mosaic_like, write_tess_ffi_like
 from astro_cloud_async.fits import parse_header
+from astro_cloud_async.fits.header import Header
 from astro_cloud_async.sky.footprints import (
+    TanCards,
+    columns_of,
     footprint,
     footprint_columns,
+    footprint_columns_of_jobs,
     footprint_columns_of_raw,
     footprint_from_cards,
+    footprint_job,
+    footprints,
+    quick_footprint,
     wcs_cards,
 )
 from astro_cloud_async.sky.sphere import separation
@@ -178,9 +187,6 @@ def test_a_dask_partition_computes_footprints_too(sky: SkySurvey, http_catalog: 
 
 
 def test_the_numpy_path_equals_astropy(sky: SkySurvey, tmp_path: Path) -> None:
-    from astro_cloud_async.demo.survey import write_mosaic_like, write_tess_ffi_like
-    from astro_cloud_async.sky.footprints import quick_footprint
-
     tess = write_tess_ffi_like(tmp_path / "tess.fits")
     mosaic = write_mosaic_like(tmp_path / "mosaic.fits", n_ccds=3)
     quick = 0
@@ -199,3 +205,87 @@ def test_the_numpy_path_equals_astropy(sky: SkySurvey, tmp_path: Path) -> None:
     # Every TAN and TAN-SIP image here takes the numpy path; TPV does not.
     assert quick == 7 + 3 + 2 + 3
     assert quick_footprint(read_headers(str(sky.fields["tpv"]))[1].header) is None
+
+
+def every_header(sky: SkySurvey, folder: Path) -> list[Header]:
+    """Every HDU's header of the survey, a TESS-like frame and a mosaic of three CCDs."""
+    tess = write_tess_ffi_like(folder / "tess.fits")
+    mosaic = write_mosaic_like(folder / "mosaic.fits", n_ccds=3)
+    return [r.header for p in [*sky.all_files, tess, mosaic] for r in read_headers(str(p))]
+
+
+def test_the_batched_path_gives_the_one_header_columns(sky: SkySurvey, tmp_path: Path) -> None:
+    headers = every_header(sky, tmp_path)
+    one_by_one = [footprint_columns(h) for h in headers]
+    assert sum(c["footprint"] is not None for c in one_by_one) == 8 + 3 + 4 + 4 + 2 + 3
+    # In this process, all at once and in any order: the same numbers, to the last bit.
+    assert [columns_of(found) for found in footprints(headers)] == one_by_one
+    backwards = [columns_of(found) for found in footprints(headers[::-1])]
+    assert backwards[::-1] == one_by_one
+    # As the index job does it: each header's cards taken here, the columns computed from the
+    # jobs after a trip through pickle (what a worker process is sent).
+    jobs = pickle.loads(pickle.dumps([footprint_job(h) for h in headers]))
+    assert sum(isinstance(job, TanCards) for job in jobs) == 7 + 3 + 4 + 4 + 2 + 3  # not TPV
+    assert footprint_columns_of_jobs(jobs) == one_by_one
+    assert footprint_columns_of_raw([h.raw for h in headers]) == one_by_one
+
+
+def sip_header(orders: tuple[int, int], seed: int) -> fits.Header:
+    rng = np.random.default_rng(seed)
+    header = fits.Header(
+        [("SIMPLE", True), ("BITPIX", -32), ("NAXIS", 2), ("NAXIS1", 300 + seed),
+         ("NAXIS2", 200), ("CTYPE1", "RA---TAN-SIP"), ("CTYPE2", "DEC--TAN-SIP"),
+         ("CRVAL1", rng.uniform(0, 360)), ("CRVAL2", rng.uniform(-80, 80)),
+         ("CRPIX1", rng.uniform(140, 160)), ("CRPIX2", rng.uniform(90, 110)),
+         ("CD1_1", -2e-4), ("CD1_2", 3e-6), ("CD2_1", 2e-6), ("CD2_2", 2e-4),
+         ("A_ORDER", orders[0]), ("B_ORDER", orders[1])]
+    )  # fmt: skip
+    for letter, order in zip("AB", orders, strict=True):
+        for p in range(order + 1):
+            for q in range(order + 1 - p):
+                if p + q >= 2:
+                    header[f"{letter}_{p}_{q}"] = rng.normal(0, 10.0 ** (-2 - 2 * (p + q)))
+    return header
+
+
+def test_different_sip_orders_in_one_batch() -> None:
+    made = [
+        sip_header(orders, seed) for seed, orders in enumerate([(3, 2), (2, 3), (4, 4), (2, 2)])
+    ]
+    headers = [parse_header(h.tostring().encode()) for h in made]
+    together = footprints(headers)
+    for header, found, reference in zip(headers, together, made, strict=True):
+        assert found is not None and found == quick_footprint(header)
+        want = astropy_wcs(reference).calc_footprint(center=False)
+        want[:, 0] %= 360
+        same_points(found.corners, want)
+
+
+def test_what_the_cards_do_not_decide_goes_back_for_the_whole_header() -> None:
+    # RA---TAN-SIP by its keywords and CTYPEs, but centred on the pole, which the numpy path
+    # leaves to astropy: the cards come back (None) and the raw header decides.
+    made = sip_header((2, 2), 7)
+    made["CRVAL2"] = 90.0
+    header = parse_header(made.tostring().encode())
+    job = footprint_job(header)
+    assert isinstance(job, TanCards)
+    assert footprint_columns_of_jobs([job]) == [None]
+    columns = footprint_columns_of_jobs([header.raw])
+    assert columns == [footprint_columns(header)] and columns[0]["footprint"] is not None
+    want = astropy_wcs(made).calc_footprint(center=False)
+    want[:, 0] %= 360
+    same_points(json.loads(columns[0]["footprint"]), want)
+
+
+def test_a_long_string_among_the_wcs_cards() -> None:
+    made = sip_header((2, 2), 3)
+    made.insert("CRVAL1", ("OBSERVER", "a long string value " * 8))  # CONTINUE cards
+    header = parse_header(made.tostring().encode())
+    assert len(header.cards[header.keywords.index("OBSERVER")].image) > 80
+    job = footprint_job(header)
+    assert isinstance(job, TanCards)
+    found = footprint_columns_of_jobs([job])[0]
+    assert found is not None and found == footprint_columns(header)
+    want = astropy_wcs(made).calc_footprint(center=False)
+    want[:, 0] %= 360
+    same_points(json.loads(found["footprint"]), want)

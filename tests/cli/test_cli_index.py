@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+import psutil
 import pyarrow as pa
 import pytest
 from astropy.io import fits
@@ -225,14 +227,29 @@ def test_killed_run_resumes_without_loss_duplicates_or_refetching(
     assert sorted(r["OBJECT"] for r in primaries) == [f"field {i:03d}" for i in range(30)]
 
 
+def _slow_run(
+    tmp_path: Path,
+    files: list[Path],
+    server: RangeServer,
+    out: Path,
+    *flags: str,
+    **popen_args: object,
+) -> subprocess.Popen[str]:
+    """``index`` of ``files`` from ``server``, slowed down (50 ms an answer, two at once), so
+    that a signal can arrive in the middle."""
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(server.url(p) + "\n" for p in files))
+    server.delay = 0.05
+    return popen(
+        "index", "--from-file", urls, "-o", out, "--concurrency", "2", *flags, **popen_args
+    )
+
+
 def test_ctrl_c_keeps_finished_objects(
     tmp_path: Path, small_files: list[Path], small_server: RangeServer
 ) -> None:
-    urls = tmp_path / "urls.txt"
-    urls.write_text("".join(small_server.url(p) + "\n" for p in small_files))
     out = tmp_path / "c.parquet"
-    small_server.delay = 0.05
-    process = popen("index", "--from-file", urls, "-o", out, "--concurrency", "2")
+    process = _slow_run(tmp_path, small_files, small_server, out)
     _wait_for(lambda: small_server.count() >= 8, timeout=60)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
@@ -246,14 +263,44 @@ def test_ctrl_c_keeps_finished_objects(
     )
 
 
+def _ignores_sigint(pid: int) -> bool:
+    """Whether process ``pid`` has SIGINT ignored (its signal mask in /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    ignored = next(line for line in status.splitlines() if line.startswith("SigIgn:"))
+    return bool(int(ignored.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+
+
+def _footprint_worker_ready(pid: int) -> bool:
+    """Whether the run ``pid`` has a footprint worker that has started (it ignores SIGINT)."""
+    children = psutil.Process(pid).children(recursive=True)
+    return any(
+        "spawn_main" in " ".join(child.cmdline()) and _ignores_sigint(child.pid)
+        for child in children
+    )
+
+
+def test_ctrl_c_reaches_the_footprint_worker_too(
+    tmp_path: Path, small_files: list[Path], small_server: RangeServer
+) -> None:
+    # A terminal sends Ctrl-C to the whole process group, the footprint worker included: it
+    # ignores it, and the run is interrupted as one without footprints is.
+    out = tmp_path / "f.parquet"
+    process = _slow_run(
+        tmp_path, small_files, small_server, out, "--footprints", start_new_session=True
+    )
+    _wait_for(lambda: _footprint_worker_ready(process.pid), timeout=60)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted after" in stderr and "Traceback" not in stderr
+    assert 0 < len(completed_urls(out)) < len(small_files)
+
+
 def test_sigterm_is_an_interruption_too(
     tmp_path: Path, small_files: list[Path], small_server: RangeServer
 ) -> None:
-    urls = tmp_path / "urls.txt"
-    urls.write_text("".join(small_server.url(p) + "\n" for p in small_files))
     out = tmp_path / "c.jsonl"
-    small_server.delay = 0.05
-    process = popen("index", "--from-file", urls, "-o", out, "--concurrency", "2")
+    process = _slow_run(tmp_path, small_files, small_server, out)
     _wait_for(lambda: small_server.count() >= 8, timeout=60)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=60)

@@ -14,6 +14,7 @@ from astropy.io import fits
 from fits_reference import astropy_header, quiet_astropy, same_value
 
 from astro_cloud_async.fits import cards as cards_module
+from astro_cloud_async.fits.cards import card_value
 from astro_cloud_async.fits.header import Header, parse_header
 from astro_cloud_async.fits.layout import padded
 
@@ -247,6 +248,22 @@ def test_bad_cards_are_kept_and_flagged() -> None:
     assert header["NUMBER"] == "1.2.3"
     assert header["BINARY"] == "\x00\x01"
     assert header.cards[4].comment == "comment"
+
+
+def test_keywords_and_card_images_without_reading_values() -> None:
+    bad = cards("BADSTR  = 'no closing quote", "BINARY  = '\x00\x01'", "NUMBER  = 1.2.3 / c")
+    for text in (SAMPLE, SAMPLE + bad):
+        header = parse_header(text.encode("latin-1") + END.encode())
+        n = len(header.cards)
+        assert header.keywords == tuple(card.keyword for card in header.cards)
+        for j, card in enumerate(header.cards):
+            image = header.card_images(j, j + 1)
+            assert image == card.image  # a long string with its CONTINUE cards
+            assert same_value(card_value(image), card.value), card
+        assert header.card_images(0, n) == text  # all of them, as they are
+    # Values read card by card are the lookups' values, whichever is read first.
+    header = parse_header(block(SAMPLE + END))
+    assert card_value(header.card_images(17, 18)) == 9.99 and header["GAIN"] == 5.22
 
 
 def test_pickle_round_trip(header: Header) -> None:

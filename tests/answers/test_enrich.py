@@ -1,0 +1,199 @@
+"""The index job's enrichment: footprints in batches, off the event loop, with bounded pending
+objects; interrupted runs leave out what is still waiting.
+
+Batches run in a thread pool here (the index job's process pool is exercised by every catalog
+these tests build); a held pool keeps them in flight until a test lets them go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sky_survey import SkySurvey
+from test_footprints import sip_header
+
+from astro_cloud_async import Client, read_headers
+from astro_cloud_async.errors import ObjectNotFoundError
+from astro_cloud_async.indexing.enrich import Enrichment, may_have_wcs
+from astro_cloud_async.records import HDURecord, ObjectFailed
+from astro_cloud_async.sky.footprints import footprint_columns
+
+Outcome = tuple[HDURecord, ...] | ObjectFailed
+
+
+class HeldPool(ThreadPoolExecutor):
+    """One thread; every call waits for ``release`` (or fails with ``error``), and the number of
+    jobs of each call is kept."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        super().__init__(1)
+        self.release = threading.Event()
+        self.error = error
+        self.calls: list[int] = []
+
+    def submit(  # type: ignore[override]
+        self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> Future[Any]:
+        self.calls.append(len(args[0]))
+
+        def held() -> Any:
+            self.release.wait()
+            if self.error is not None:
+                raise self.error
+            return fn(*args, **kwargs)
+
+        return super().submit(held)
+
+
+@pytest.fixture
+def held() -> Iterator[HeldPool]:
+    pool = HeldPool()
+    yield pool
+    pool.release.set()
+    pool.shutdown(wait=True)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.got: list[tuple[Outcome, Sequence[Mapping[str, Any]] | None]] = []
+
+    def __call__(self, item: Outcome, extra: Sequence[Mapping[str, Any]] | None) -> None:
+        self.got.append((item, extra))
+
+    @property
+    def names(self) -> list[str]:
+        return [Path(item.url if isinstance(item, ObjectFailed) else item[0].url).name
+                for item, _ in self.got]  # fmt: skip
+
+
+def objects(paths: Sequence[Path]) -> list[tuple[HDURecord, ...]]:
+    return [tuple(read_headers(str(p))) for p in paths]
+
+
+async def test_objects_reach_the_sink_with_the_one_header_columns(sky: SkySurvey) -> None:
+    sink = Sink()
+    pool = HeldPool()
+    pool.release.set()
+    every = objects(sky.all_files)
+    async with Client() as client:
+        enrichment = Enrichment(
+            client, sink, footprints=True, verify_data=False, executor=pool, batch_hdus=3
+        )
+        async with enrichment:
+            for item in every:
+                await enrichment.submit(item)
+    pool.shutdown()
+    assert sorted(sink.names) == sorted(p.name for p in sky.all_files)
+    wcs_headers = [r for records in every for r in records if may_have_wcs(r)]
+    assert sum(pool.calls) == len(wcs_headers) == 8 + 3 + 4 + 4  # each header sent once
+    assert enrichment.batches == len(pool.calls) > 1
+    for item, extra in sink.got:
+        assert not isinstance(item, ObjectFailed) and extra is not None
+        for record, columns in zip(item, extra, strict=True):
+            assert columns == (footprint_columns(record.header) if may_have_wcs(record) else {})
+
+
+async def test_pending_objects_are_bounded(sky: SkySurvey, held: HeldPool) -> None:
+    sink = Sink()
+    first, second, third = objects([sky.fields[n] for n in ("equator", "rotated", "pole")])
+    primary_only = objects([sky.fields["tpv"]])[0][:1]  # no celestial WCS: nothing to wait for
+    failed = ObjectFailed("https://x/missing.fits", ObjectNotFoundError("gone"))
+    async with Client() as client:
+        enrichment = Enrichment(
+            client, sink, footprints=True, verify_data=False, executor=held,
+            max_pending=2, batch_objects=1,
+        )  # fmt: skip
+        async with enrichment:
+            await enrichment.submit(first)
+            await enrichment.submit(second)
+            waiting = asyncio.create_task(enrichment.submit(third))
+            for _ in range(50):
+                await asyncio.sleep(0)
+            # Two objects are pending in the workers: the third waits, and the scan with it.
+            assert not waiting.done() and sink.got == []
+            assert held.calls == [1, 1]
+            held.release.set()
+            await waiting
+            await enrichment.submit(primary_only)
+            await enrichment.submit(failed)
+    # Batches complete in the order they were sent; what needs nothing goes through at once.
+    assert sink.names[:2] == ["field-equator.fits", "field-rotated.fits"]
+    assert set(sink.names[2:]) == {"field-pole.fits", "field-tpv.fits", "missing.fits"}
+    assert held.calls == [1, 1, 1]
+
+
+async def test_an_interrupted_run_leaves_out_what_is_still_pending(
+    sky: SkySurvey, held: HeldPool
+) -> None:
+    sink = Sink()
+    waiting = objects([sky.fields["equator"], sky.camera])
+    primary_only = objects([sky.fields["tpv"]])[0][:1]
+
+    class Interrupted(Exception):
+        pass
+
+    async with Client() as client:
+        enrichment = Enrichment(
+            client, sink, footprints=True, verify_data=False, executor=held, drain_seconds=0
+        )
+        with pytest.raises(Interrupted):
+            async with enrichment:
+                for item in [*waiting, primary_only]:
+                    await enrichment.submit(item)
+                raise Interrupted
+    # The batch was sent at the interruption and not waited for: its objects are left out
+    # (a resumed run reads them again); the one that needed nothing was written.
+    assert held.calls == [1 + 3]
+    assert sink.names == ["field-tpv.fits"]
+
+
+async def test_a_header_the_cards_do_not_decide_takes_a_second_batch(tmp_path: Path) -> None:
+    import numpy as np
+    from astropy.io import fits
+
+    made = sip_header((2, 2), 7)
+    made["CRVAL2"] = 90.0  # the pole: the numpy path leaves it to astropy
+    path = tmp_path / "pole.fits"
+    pixels = np.zeros((made["NAXIS2"], made["NAXIS1"]), dtype=np.float32)
+    fits.PrimaryHDU(pixels, header=made).writeto(path)
+    sink = Sink()
+    pool = HeldPool()
+    pool.release.set()
+    async with Client() as client:
+        enrichment = Enrichment(client, sink, footprints=True, verify_data=False, executor=pool)
+        async with enrichment:
+            await enrichment.submit(objects([path])[0])
+    pool.shutdown()
+    assert enrichment.batches == 2 and pool.calls == [1, 1]
+    ((records, extra),) = sink.got
+    assert extra is not None and extra[0] == footprint_columns(records[0].header)
+    assert extra[0]["footprint"] is not None
+
+
+async def test_a_broken_worker_pool_fails_the_run_unless_it_was_interrupted(
+    sky: SkySurvey,
+) -> None:
+    class Interrupted(Exception):
+        pass
+
+    for interrupted in (False, True):
+        pool = HeldPool(error=BrokenProcessPool("a worker died"))
+        pool.release.set()
+        sink = Sink()
+        expected: type[Exception] = Interrupted if interrupted else BrokenProcessPool
+        async with Client() as client:
+            enrichment = Enrichment(client, sink, footprints=True, verify_data=False, executor=pool)
+            with pytest.raises(expected):
+                async with enrichment:
+                    await enrichment.submit(objects([sky.fields["equator"]])[0])
+                    if interrupted:
+                        raise Interrupted
+        pool.shutdown()
+        assert sink.got == []
