@@ -92,22 +92,56 @@ def footprint_cost(folder: Path, n: int = 300) -> dict[str, Any]:
     return out
 
 
-def _index_once(
-    urls_file: Path, output: Path, footprints: bool, concurrency: int
-) -> dict[str, Any]:
+def batch_cost(frames: Path, names: list[str], batch: int = 256) -> dict[str, Any]:
+    """Where a batched footprint's CPU goes, per image HDU of the TESS-like frames: the loop's
+    share (taking each header's WCS cards, pickling a batch, unpickling its columns) against
+    computing a batch (reading the values, projecting, the JSON corners), which runs in the
+    worker, or on the loop if that were cheaper; and the one-header path for comparison."""
+    import pickle
+
+    from astro_cloud_async.sky.footprints import (
+        footprint_columns,
+        footprint_columns_of_jobs,
+        footprint_job,
+    )
+
+    headers = [r.header for n in names for r in read_headers(str(frames / n))[1:]]
+
+    def per_hdu(step: Any) -> float:
+        t = time.process_time()
+        step()
+        return (time.process_time() - t) / len(headers) * 1e6
+
+    groups = [headers[i : i + batch] for i in range(0, len(headers), batch)]
+    cards = per_hdu(lambda: [footprint_job(h) for h in headers])
+    jobs = [[footprint_job(h) for h in group] for group in groups]
+    computed = per_hdu(lambda: [footprint_columns_of_jobs(j) for j in jobs])
+    sent = [pickle.dumps(j) for j in jobs]
+    back = [pickle.dumps(footprint_columns_of_jobs(j)) for j in jobs]
+    ipc = per_hdu(lambda: ([pickle.dumps(j) for j in jobs], [pickle.loads(b) for b in back]))
+    one = per_hdu(lambda: [footprint_columns(h) for h in headers])
+    return {
+        "hdus": len(headers),
+        "batch": batch,
+        "loop_cards_us": cards,
+        "loop_pickle_us": ipc,
+        "batch_compute_us": computed,
+        "one_header_us": one,
+        "bytes_sent_per_hdu": sum(map(len, sent)) / len(headers),
+    }
+
+
+KINDS = {"off": {"footprints": False}, "on": {"footprints": True}}
+INLINE = {"inline": {"footprints": True, "inline": True}}
+"""Index runs compared: without footprints (the peer), with them (batches in the worker
+process), and with ``--inline`` the batches computed on the event loop instead."""
+
+
+def _index_once(urls_file: Path, output: Path, settings: dict[str, Any]) -> dict[str, Any]:
     """One index run in a fresh interpreter (``benchlib.index_run``), as the command line
     runs: its footprint worker starts with it."""
     spec = output.with_suffix(".spec.json")
-    spec.write_text(
-        json.dumps(
-            {
-                "urls_file": str(urls_file),
-                "output": str(output),
-                "footprints": footprints,
-                "concurrency": concurrency,
-            }
-        )
-    )
+    spec.write_text(json.dumps({"urls_file": str(urls_file), "output": str(output), **settings}))
     done = subprocess.run(
         [sys.executable, "-m", "benchlib.index_run", str(spec)],
         cwd=HERE,
@@ -134,33 +168,36 @@ def _frames(folder: Path, objects: int) -> list[str]:
 
 
 def request_rate(
-    folder: Path, objects: int, delay: float, repeat: int, concurrency: int = 64
+    folder: Path, objects: int, delay: float, repeat: int, inline: bool = False
 ) -> dict[str, Any]:
-    """Index runs with footprints off and on, alternating (off, on, on, off, ...) so that
-    neither kind always runs first; rates compared by their medians."""
+    """Index runs of each kind in turn, the order rotated every round so that no kind always
+    runs first; rates compared by their medians."""
     frames = folder / "frames"
     names = _frames(frames, objects)
+    kinds = {**KINDS, **(INLINE if inline else {})}
     server = start_nginx(frames, delay=delay or None)
-    runs: dict[str, list[dict[str, Any]]] = {"off": [], "on": []}
+    runs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
     try:
         urls_file = folder / f"rate-urls-{objects}.txt"
         urls_file.write_text("".join(server.url(n) + "\n" for n in names))
+        order = list(kinds)
         for r in range(repeat):
-            for kind in ("off", "on") if r % 2 == 0 else ("on", "off"):
+            for kind in order[r % len(order) :] + order[: r % len(order)]:
                 out = folder / f"rate-{kind}.jsonl"
-                runs[kind].append(_index_once(urls_file, out, kind == "on", concurrency))
+                runs[kind].append(_index_once(urls_file, out, {**kinds[kind], "concurrency": 64}))
     finally:
         server.stop()
     median = {k: statistics.median(r["rate"] for r in v) for k, v in runs.items()}
-    pairs = [on["rate"] / off["rate"] for on, off in zip(runs["on"], runs["off"], strict=True)]
     return {
         "objects": objects,
+        "load_average": os.getloadavg(),
         "runs": runs,
         "median_rate": median,
-        "on_over_off": median["on"] / median["off"],
-        "pair_ratios": pairs,
+        "over_off": {k: median[k] / median["off"] for k in kinds if k != "off"},
         "cpu_s": {k: statistics.median(r["cpu_s"] for r in v) for k, v in runs.items()},
-        "worker_cpu_s": statistics.median(r["worker_cpu_s"] for r in runs["on"]),
+        "worker_cpu_s": {
+            k: statistics.median(r["worker_cpu_s"] for r in v) for k, v in runs.items()
+        },
     }
 
 
@@ -362,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delay", type=float, default=0.025)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--inline", action="store_true", help="also footprints on the loop")
     args = parser.parse_args(argv)
     cache = OUT / "cache" / "answers"
     cache.mkdir(parents=True, exist_ok=True)
@@ -378,17 +416,31 @@ def main(argv: list[str] | None = None) -> int:
                     f"| {label} | {r['cards']} | {r['ours_ms']:.2f} ms | "
                     f"{r['whole_header_ms']:.2f} ms |"
                 )
-            rate = request_rate(cache, args.objects, args.delay, args.repeat)
+            names = _frames(cache / "frames", args.objects)
+            cost = report["batch_cost"] = batch_cost(cache / "frames", names)
+            print(
+                f"\n## A batched footprint, per image HDU ({cost['hdus']} TESS-like HDUs, "
+                f"batches of {cost['batch']})\n\n| where | what | CPU per HDU |\n|---|---|---|\n"
+                f"| loop | take the WCS cards | {cost['loop_cards_us']:.1f} us |\n"
+                f"| loop | pickle the jobs ({cost['bytes_sent_per_hdu']:.0f} bytes), unpickle "
+                f"the columns | {cost['loop_pickle_us']:.1f} us |\n"
+                f"| worker (or loop) | compute a batch | {cost['batch_compute_us']:.1f} us |\n"
+                f"| (one header at a time, in one process) | | {cost['one_header_us']:.1f} us |"
+            )
+            rate = request_rate(cache, args.objects, args.delay, args.repeat, args.inline)
             report["request_rate"] = rate
-            pairs = ", ".join(f"{p:.3f}" for p in rate["pair_ratios"])
             print(
                 f"\n## Index request rate, {args.objects} TESS-like frames, {args.delay}s "
-                f"per request, {args.repeat} runs of each\n\nmedian req/s, footprints off: "
-                f"{rate['median_rate']['off']:.0f}; on: {rate['median_rate']['on']:.0f}; "
-                f"on/off = {rate['on_over_off']:.3f} (run by run: {pairs})\n"
-                f"median CPU of the run's process, off: {rate['cpu_s']['off']:.2f} s, on: "
-                f"{rate['cpu_s']['on']:.2f} s; footprint worker: {rate['worker_cpu_s']:.2f} s"
+                f"per request, {args.repeat} runs of each (load average at the end "
+                f"{rate['load_average'][0]:.2f})\n\n| run | median req/s | / off | CPU of the "
+                "run's process | CPU of its workers |\n|---|---|---|---|---|"
             )
+            for kind, value in rate["median_rate"].items():
+                ratio = rate["over_off"].get(kind, 1.0)
+                print(
+                    f"| {kind} | {value:.0f} | {ratio:.3f} | {rate['cpu_s'][kind]:.2f} s | "
+                    f"{rate['worker_cpu_s'][kind]:.2f} s |"
+                )
         if "find" in args.parts:
             found = find_speed(cache, args.rows)
             report["find"] = found

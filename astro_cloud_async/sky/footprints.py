@@ -204,11 +204,16 @@ _PLAN_KEYWORDS = ("ZIMAGE", "NAXIS1", "NAXIS2", *KEYWORDS)
 _NEEDED = ("CTYPE1", "CTYPE2", "NAXIS1", "NAXIS2")
 
 
+_GAP = 8
+"""Cards between two wanted ones up to which both are taken in one slice."""
+
+
 class _Plan:
     """What a header's keywords alone decide for the numpy path: whether it may apply, and
-    which cards it reads (the first of each keyword, as a lookup gives it)."""
+    which cards it reads (the first of each keyword, as a lookup gives it), taken as a few
+    runs of neighbouring cards (a slice each)."""
 
-    __slots__ = ("cards", "ctypes", "keywords", "offsets", "packed", "sip", "start", "stop")
+    __slots__ = ("cards", "ctypes", "keywords", "offsets", "packed", "runs", "sip", "size")
 
     def __init__(self, keywords: tuple[str, ...]) -> None:
         first: dict[str, int] = {}
@@ -222,19 +227,33 @@ class _Plan:
         self.keywords: tuple[str, ...] | None = None
         self.sip = sip
         self.cards: tuple[int, ...] = ()
+        self.runs: tuple[tuple[int, int], ...] = ()
+        """(start, stop) of each run of cards taken, in order."""
+        self.size = 0
+        """Characters of the runs when all their cards are 80 long."""
         self.offsets: tuple[int, ...] = ()
-        """Where each card starts in the cards from ``start`` to ``stop`` (all 80 long)."""
+        """Where each card starts in the runs, one after the other."""
         self.packed: tuple[int, ...] = ()
         """Where each card starts when they are taken one by one."""
-        self.start = self.stop = 0
         self.ctypes = (0, 0)
         if refused or any(k not in first for k in _NEEDED):
             return
         wanted = [k for k in _PLAN_KEYWORDS if k in first] + [term[3] for term in sip]
         self.keywords = tuple(wanted)
         self.cards = tuple(first[k] for k in wanted)
-        self.start, self.stop = min(self.cards), max(self.cards) + 1
-        self.offsets = tuple(CARD_LENGTH * (j - self.start) for j in self.cards)
+        runs: list[list[int]] = []
+        for j in sorted(self.cards):
+            if runs and j - runs[-1][1] < _GAP:
+                runs[-1][1] = j + 1
+            else:
+                runs.append([j, j + 1])
+        where: dict[int, int] = {}
+        for start, stop in runs:
+            for j in range(start, stop):
+                where[j] = self.size + CARD_LENGTH * (j - start)
+            self.size += CARD_LENGTH * (stop - start)
+        self.runs = tuple((start, stop) for start, stop in runs)
+        self.offsets = tuple(where[j] for j in self.cards)
         self.packed = tuple(range(0, CARD_LENGTH * len(wanted), CARD_LENGTH))
         self.ctypes = (wanted.index("CTYPE1"), wanted.index("CTYPE2"))
 
@@ -267,9 +286,9 @@ def tan_cards(header: Header) -> TanCards | None:
         plan = _PLANS[keywords] = _Plan(keywords)
     if plan.keywords is None:
         return None
-    images = header.card_images(plan.start, plan.stop)
+    images = "".join([header.card_images(start, stop) for start, stop in plan.runs])
     offsets = plan.offsets
-    if len(images) != CARD_LENGTH * (plan.stop - plan.start):
+    if len(images) != plan.size:
         # A long string (a card and its CONTINUEs) among them: take the cards one by one.
         images = "".join([header.card_images(j, j + 1) for j in plan.cards])
         if len(images) != CARD_LENGTH * len(plan.cards):

@@ -1,7 +1,9 @@
 """Run one index job in this process and print what it did as one JSON line.
 
 ``python -m benchlib.index_run SPEC.json`` (from ``benchmarks/``), where the spec holds the
-URLs file, the output path, ``footprints`` and the concurrency. Each run is a fresh interpreter,
+URLs file, the output path, ``footprints`` and the concurrency; ``"inline": true`` computes the
+footprint batches in this process, on the event loop, instead of in the worker process (to
+compare the two placements). Each run is a fresh interpreter,
 as a run of the command line is: the footprint workers start with the run and their start is
 part of its cost. Measured: the run's own elapsed time and requests (``IndexResult``), this
 process's CPU (all threads) and the CPU of its worker processes, which are waited for after the
@@ -16,7 +18,10 @@ import multiprocessing
 import resource
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from pathlib import Path
+from typing import Any
 
 from . import REPO  # noqa: F401  (puts the package on sys.path)
 
@@ -26,11 +31,22 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class _Inline(Executor):
+    """Runs each call at once, in the caller's thread: the footprint batches on the loop."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
 def main(argv: list[str]) -> int:
-    from astro_cloud_async.indexing import IndexJob, index
+    from astro_cloud_async.indexing import IndexJob, enrich, index
     from astro_cloud_async.options import Options
 
     spec = json.loads(Path(argv[0]).read_text())
+    if spec.get("inline"):
+        enrich.Enrichment._start_pool = lambda self: _Inline()  # type: ignore[method-assign]
     job = IndexJob(
         output=Path(spec["output"]),
         from_files=[spec["urls_file"]],
