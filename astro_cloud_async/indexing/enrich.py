@@ -27,11 +27,9 @@ of the catalog (and of the counts), and a resumed run reads it again.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
-import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any
@@ -41,6 +39,7 @@ from ..client import Client
 from ..errors import AstroCloudError
 from ..records import HDURecord, ObjectFailed
 from ..sky.footprints import FootprintJob, footprint_columns_of_jobs, footprint_job
+from .workers import start_pool
 
 __all__ = ["Enrichment", "Sink", "may_have_wcs"]
 
@@ -137,22 +136,14 @@ class Enrichment:
     async def __aenter__(self) -> Enrichment:
         if self.footprints and self._executor is None:
             self._executor = self._start_pool()
-            # The worker starts and imports numpy and the projection while the scan begins.
-            # (Submitting here, not in a task, makes a pool that cannot start fail the run
-            # before it scans: a script without a main guard, re-run by the worker.)
-            loop = asyncio.get_running_loop()
-            self._track(loop.run_in_executor(self._executor, footprint_columns_of_jobs, []))
         return self
 
     def _start_pool(self) -> Executor:
-        # Workers ignore SIGINT: Ctrl-C reaches the whole process group, and the run, not its
-        # workers, decides what an interruption does (they stop when the pool is shut down).
-        return ProcessPoolExecutor(
-            self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=signal.signal,
-            initargs=(signal.SIGINT, signal.SIG_IGN),
-        )
+        """The process pool, its worker started at once: it imports numpy and the projection
+        while the scan begins, and a pool that cannot start fails the run before it scans."""
+        pool, warm = start_pool(self.workers, footprint_columns_of_jobs, [])
+        self._track(asyncio.wrap_future(warm))
+        return pool
 
     async def __aexit__(
         self,
@@ -235,10 +226,13 @@ class Enrichment:
                     again.objects.append(pending)
             else:
                 pending.extra[i].update(columns)
-        for pending in batch.objects:
-            self._job_done(pending)
         if again.jobs:
             self._batch_grown()
+        for pending in batch.objects:
+            self._job_done(pending)
+            # One object at a time, letting the scan run in between: the sink makes catalog
+            # rows, and a batch's worth at once would hold the event loop for milliseconds.
+            await asyncio.sleep(0)
 
     # --- data checks, one task per object ---------------------------------------------------
 

@@ -197,3 +197,18 @@ async def test_a_broken_worker_pool_fails_the_run_unless_it_was_interrupted(
                         raise Interrupted
         pool.shutdown()
         assert sink.got == []
+
+
+def test_workers_run_at_a_lower_priority_and_ignore_ctrl_c() -> None:
+    import os
+    import signal
+
+    from astro_cloud_async.indexing.workers import NICENESS, start_pool
+
+    pool, first = start_pool(1, os.getpriority, os.PRIO_PROCESS, 0)
+    try:
+        assert first.result() == min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
+        handler = pool.submit(signal.getsignal, signal.SIGINT).result()
+        assert handler == signal.SIG_IGN
+    finally:
+        pool.shutdown()
