@@ -27,6 +27,7 @@ of the catalog (and of the counts), and a resumed run reads it again.
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -97,9 +98,10 @@ class Enrichment:
         verify_data: bool,
         workers: int | None = None,
         max_pending: int = 512,
-        batch_hdus: int = 256,
+        batch_hdus: int = 64,
         batch_objects: int | None = None,
-        batch_seconds: float = 0.25,
+        batch_seconds: float = 0.02,
+        in_flight: int = 2,
         executor: Executor | None = None,
         drain_seconds: float = 5.0,
     ) -> None:
@@ -117,11 +119,17 @@ class Enrichment:
         self._own_executor = executor is None
         self._gate = asyncio.Semaphore(max_pending)
         self._batch = _Batch()
+        self._queued: collections.deque[_Batch] = collections.deque()
+        """Batches made, waiting for a worker."""
+        self.in_flight = in_flight
+        self._in_flight = 0
         self._timer: asyncio.TimerHandle | None = None
         self._jobs: set[asyncio.Task[None]] = set()
         self._error: BaseException | None = None
         self.batches = 0
-        """Batches sent to the workers so far."""
+        """Batches made so far."""
+        self.inline_batches = 0
+        """Batches computed on the loop (see :meth:`submit`)."""
 
     @property
     def active(self) -> bool:
@@ -130,7 +138,8 @@ class Enrichment:
     def __repr__(self) -> str:
         return (
             f"<Enrichment footprints={self.footprints} verify_data={self.verify} "
-            f"filling={len(self._batch.jobs)} jobs={len(self._jobs)} batches={self.batches}>"
+            f"filling={len(self._batch.jobs)} queued={len(self._queued)} "
+            f"in_flight={self._in_flight} batches={self.batches} inline={self.inline_batches}>"
         )
 
     async def __aenter__(self) -> Enrichment:
@@ -161,10 +170,13 @@ class Enrichment:
     async def submit(self, item: tuple[HDURecord, ...] | ObjectFailed) -> None:
         """Take one object: its footprint headers join the current batch, its data check
         starts; an object that needs nothing (and every failure) goes to the sink at once.
-        Waits while ``max_pending`` objects are pending."""
+        When ``max_pending`` objects are pending, a batch still waiting for a worker is
+        computed here; only when there is none does the scan wait."""
         if isinstance(item, ObjectFailed) or not self.active:
             self.sink(item, None)
             return
+        if self._gate.locked():
+            self._relieve()
         await self._gate.acquire()
         pending = _Pending(item)
         if self.footprints:
@@ -198,27 +210,66 @@ class Enrichment:
             self._timer = asyncio.get_running_loop().call_later(self.batch_seconds, self._send)
 
     def _send(self) -> None:
-        """Send the batch being filled to a worker (nothing when it is empty)."""
+        """Queue the batch being filled (nothing when it is empty) and send what the workers
+        can take."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         batch, self._batch = self._batch, _Batch()
-        if not batch.jobs:
-            return
-        if self._executor is None:
-            self._executor = self._start_pool()
-        loop = asyncio.get_running_loop()
-        self.batches += 1
-        sent = loop.run_in_executor(self._executor, footprint_columns_of_jobs, batch.jobs)
-        self._track(self._footprints(batch, sent))
+        if batch.jobs:
+            self.batches += 1
+            self._queued.append(batch)
+        self._pump()
+
+    def _pump(self) -> None:
+        """Send queued batches while fewer than ``in_flight`` are with the workers."""
+        while self._queued and self._in_flight < self.in_flight:
+            if self._executor is None:
+                self._executor = self._start_pool()
+            batch = self._queued.popleft()
+            loop = asyncio.get_running_loop()
+            sent = loop.run_in_executor(self._executor, footprint_columns_of_jobs, batch.jobs)
+            self._in_flight += 1
+            self._track(self._footprints(batch, sent))
+
+    def _relieve(self) -> None:
+        """Compute the oldest batch still waiting for a worker here, on the loop: the workers
+        are behind (or still starting) and the scan would wait for them otherwise."""
+        self._send()
+        if self._queued:
+            batch = self._queued.popleft()
+            self.inline_batches += 1
+            self._apply(batch, footprint_columns_of_jobs(batch.jobs))
+            for pending in batch.objects:
+                self._job_done(pending)
 
     async def _footprints(
         self, batch: _Batch, sent: asyncio.Future[list[dict[str, Any] | None]]
     ) -> None:
-        found = await sent
+        try:
+            found = await sent
+        except asyncio.CancelledError:
+            self._in_flight -= 1
+            raise
+        except Exception:
+            self._in_flight -= 1
+            self._pump()
+            raise
+        self._in_flight -= 1
+        self._pump()
+        self._apply(batch, found)
+        for pending in batch.objects:
+            self._job_done(pending)
+            # One object at a time, letting the scan run in between: the sink makes catalog
+            # rows, and a batch's worth at once would hold the event loop for milliseconds.
+            await asyncio.sleep(0)
+
+    def _apply(self, batch: _Batch, found: Sequence[dict[str, Any] | None]) -> None:
+        """Put a batch's columns in place; the headers whose cards did not decide join the
+        batch being filled, whole."""
         again = self._batch
         for (pending, i), columns in zip(batch.places, found, strict=True):
-            if columns is None:  # the cards did not decide: the whole header goes next
+            if columns is None:
                 again.jobs.append(pending.records[i].header.raw)
                 again.places.append((pending, i))
                 if not again.objects or again.objects[-1] is not pending:
@@ -228,11 +279,6 @@ class Enrichment:
                 pending.extra[i].update(columns)
         if again.jobs:
             self._batch_grown()
-        for pending in batch.objects:
-            self._job_done(pending)
-            # One object at a time, letting the scan run in between: the sink makes catalog
-            # rows, and a batch's worth at once would hold the event loop for milliseconds.
-            await asyncio.sleep(0)
 
     # --- data checks, one task per object ---------------------------------------------------
 
@@ -286,6 +332,7 @@ class Enrichment:
             left = None if deadline is None else max(0.0, deadline - loop.time())
             _, late = await asyncio.wait(set(self._jobs), timeout=left)
             if late and deadline is not None and loop.time() >= deadline:
+                self._queued.clear()
                 for task in late:
                     task.cancel()
                 await asyncio.gather(*late, return_exceptions=True)

@@ -93,7 +93,7 @@ async def test_objects_reach_the_sink_with_the_one_header_columns(sky: SkySurvey
     assert sorted(sink.names) == sorted(p.name for p in sky.all_files)
     wcs_headers = [r for records in every for r in records if may_have_wcs(r)]
     assert sum(pool.calls) == len(wcs_headers) == 8 + 3 + 4 + 4  # each header sent once
-    assert enrichment.batches == len(pool.calls) > 1
+    assert enrichment.batches == len(pool.calls) > 1 and enrichment.inline_batches == 0
     for item, extra in sink.got:
         assert not isinstance(item, ObjectFailed) and extra is not None
         for record, columns in zip(item, extra, strict=True):
@@ -127,6 +127,31 @@ async def test_pending_objects_are_bounded(sky: SkySurvey, held: HeldPool) -> No
     assert sink.names[:2] == ["field-equator.fits", "field-rotated.fits"]
     assert set(sink.names[2:]) == {"field-pole.fits", "field-tpv.fits", "missing.fits"}
     assert held.calls == [1, 1, 1]
+
+
+async def test_the_loop_computes_a_waiting_batch_rather_than_wait(
+    sky: SkySurvey, held: HeldPool
+) -> None:
+    # One batch at a time goes to the (held) worker; when the pending objects reach the
+    # bound, the next batch still waiting for the worker is computed on the loop instead.
+    sink = Sink()
+    first, second, third = objects([sky.fields[n] for n in ("equator", "rotated", "pole")])
+    async with Client() as client:
+        enrichment = Enrichment(
+            client, sink, footprints=True, verify_data=False, executor=held,
+            max_pending=2, batch_objects=1, in_flight=1,
+        )  # fmt: skip
+        async with enrichment:
+            for item in (first, second, third):
+                await enrichment.submit(item)
+            assert held.calls == [1] and enrichment.inline_batches == 1
+            assert sink.names == ["field-rotated.fits"]
+            ((records, extra),) = sink.got
+            assert extra == [footprint_columns(r.header) if may_have_wcs(r) else {}
+                             for r in records]  # fmt: skip
+            held.release.set()
+    assert sink.names == ["field-rotated.fits", "field-equator.fits", "field-pole.fits"]
+    assert held.calls == [1, 1] and enrichment.batches == 3
 
 
 async def test_an_interrupted_run_leaves_out_what_is_still_pending(
