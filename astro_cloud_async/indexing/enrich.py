@@ -260,9 +260,6 @@ class Enrichment:
         self._apply(batch, found)
         for pending in batch.objects:
             self._job_done(pending)
-            # One object at a time, letting the scan run in between: the sink makes catalog
-            # rows, and a batch's worth at once would hold the event loop for milliseconds.
-            await asyncio.sleep(0)
 
     def _apply(self, batch: _Batch, found: Sequence[dict[str, Any] | None]) -> None:
         """Put a batch's columns in place; the headers whose cards did not decide join the
