@@ -86,10 +86,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--footprints",
-        action="store_true",
-        help="compute each image's sky footprint from its header's WCS (footprint_* columns, "
-        "which 'find' and 'cutout' need); costs CPU: about 0.1-0.2 ms per TAN(-SIP) image "
-        "HDU, more for other WCSs (in worker processes)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="each image's sky footprint from its header's WCS (footprint_* columns, which "
+        "'find', 'cutout' and the web page's sky need); on by default: computed in batches in "
+        "a worker process, it costs the scan's event loop a few microseconds an image HDU "
+        "(docs/answers.md). --no-footprints leaves the columns null",
     )
     p.add_argument(
         "--verify-data",

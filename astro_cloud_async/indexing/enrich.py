@@ -1,23 +1,33 @@
 """Columns an index run adds to each object after its headers are read: footprints and data
 checksums.
 
-Strategy: neither may slow the scan, whose event loop is the busiest part of a run. Footprints
-are CPU work (reading a header's WCS numbers costs more than the projection itself), so the
-loop does only what is tiny: it picks the headers that may hold a celestial WCS (two axes and a
-CTYPE1, three lookups) and puts their raw bytes in the current batch. A batch goes to a worker
-process in one call when it holds ``batch_hdus`` headers or ``batch_objects`` objects, or
-``batch_seconds`` after its first header, whichever comes first; the worker parses the headers,
-projects the TAN(-SIP) ones together in numpy and gives the rest to astropy
-(:func:`~astro_cloud_async.sky.footprints.footprint_columns_of_raw`). One call per few hundred
-HDUs keeps the loop's share of the transfer small (one task per object, or the projection done
-in the loop, cost the scan a third of its rate; see ``docs/answers.md``). The pool is started,
-and its worker made to import what it needs, when the run starts. Reading the data for
-``verify_data`` is I/O through the client's pool, one task per object.
+Strategy: neither may slow the scan, whose event loop is the busiest part of a run.
 
-At most ``max_pending`` objects wait at once (a full count makes the scan wait, which bounds
-memory). An object goes to ``sink`` with its extra columns as soon as all of them are known:
-the objects of one batch together, in the order they came; so objects reach the catalog in
-completion order, which the catalog does not mind.
+Footprints are CPU work, and most of it is reading the WCS numbers out of the cards, so the
+loop does only what is tiny: per header that may hold a celestial WCS (two axes and a CTYPE1),
+it takes the few cards the numpy path reads, unread, as one string
+(:func:`~astro_cloud_async.sky.footprints.footprint_job`: which cards depends only on the
+header's keywords, looked up once per layout; about 6 microseconds a TESS header). Those go
+into the current batch, and a batch goes to a worker process in one call when it holds
+``batch_hdus`` headers (or ``batch_objects`` objects), or ``batch_seconds`` after its first
+header. The worker reads the values, projects the whole batch in numpy and gives astropy what
+the numpy path does not do (:func:`~astro_cloud_async.sky.footprints.footprint_columns_of_jobs`);
+a header whose cards turn out not to decide comes back and goes again whole, in the next batch.
+Sending a batch costs the loop's process a few microseconds a header (pickling the cards,
+unpickling the columns), about a tenth of computing it there; see ``docs/answers.md`` for the
+figures. The pool (:mod:`.workers`: spawned processes at a lower priority) starts with the run,
+its worker importing numpy and the projection while the scan begins. At most ``in_flight``
+batches are with the workers; the others wait in a queue.
+
+At most ``max_pending`` objects wait at once, which bounds memory. When that many are pending
+and one more comes, the loop computes the oldest queued batch itself rather than make the scan
+wait (the workers are still starting, or cannot keep up); only when no batch is queued does the
+scan wait. Reading the data for ``verify_data`` is I/O through the client's pool, one task per
+object.
+
+An object goes to ``sink`` with its extra columns as soon as all of them are known: the objects
+of one batch together, in the order they came; so objects reach the catalog in completion
+order, which the catalog does not mind.
 
 At the end of a run the batch being filled is sent and every pending batch and task is waited
 for. On an interruption they are given a few seconds; an object still waiting then is left out
@@ -37,12 +47,19 @@ from typing import Any
 
 from ..audit.data import verify_data
 from ..client import Client
-from ..errors import AstroCloudError
+from ..errors import AstroCloudError, ConfigurationError
 from ..records import HDURecord, ObjectFailed
 from ..sky.footprints import FootprintJob, footprint_columns_of_jobs, footprint_job
 from .workers import start_pool
 
-__all__ = ["Enrichment", "Sink", "may_have_wcs"]
+__all__ = ["BATCH_HDUS", "BATCH_SECONDS", "MAX_PENDING", "Enrichment", "Sink", "may_have_wcs"]
+
+MAX_PENDING = 512
+"""Objects waiting for their extra columns at most."""
+BATCH_HDUS = 64
+"""Headers in a footprint batch that send it at once."""
+BATCH_SECONDS = 0.02
+"""How long a footprint batch waits for more headers after its first."""
 
 Sink = Callable[[tuple[HDURecord, ...] | ObjectFailed, Sequence[Mapping[str, Any]] | None], None]
 """Takes one whole object (or its failure) and its extra columns."""
@@ -97,10 +114,10 @@ class Enrichment:
         footprints: bool,
         verify_data: bool,
         workers: int | None = None,
-        max_pending: int = 512,
-        batch_hdus: int = 64,
+        max_pending: int = MAX_PENDING,
+        batch_hdus: int = BATCH_HDUS,
         batch_objects: int | None = None,
-        batch_seconds: float = 0.02,
+        batch_seconds: float = BATCH_SECONDS,
         in_flight: int = 2,
         executor: Executor | None = None,
         drain_seconds: float = 5.0,
@@ -150,7 +167,13 @@ class Enrichment:
     def _start_pool(self) -> Executor:
         """The process pool, its worker started at once: it imports numpy and the projection
         while the scan begins, and a pool that cannot start fails the run before it scans."""
-        pool, warm = start_pool(self.workers, footprint_columns_of_jobs, [])
+        try:
+            pool, warm = start_pool(self.workers, footprint_columns_of_jobs, [])
+        except OSError as err:  # no process or semaphore can be made here
+            raise ConfigurationError(
+                f"footprints are computed in a worker process, and none can start here ({err});"
+                " index without them (--no-footprints)"
+            ) from err
         self._track(asyncio.wrap_future(warm))
         return pool
 

@@ -6,17 +6,20 @@ with a lower priority (``nice`` 10 more than the run: it gets the cycles nothing
 which on a machine with a core to spare is all it needs), set by the run as soon as the process
 exists, so that even its start (an interpreter, numpy) yields; and it ignores SIGINT (a
 terminal's Ctrl-C reaches the whole process group; the run, not its workers, decides what an
-interruption does, and they stop when it shuts the pool down). Workers are spawned, not
-forked: the run's process has threads. This module imports nothing of the package, so a worker
-loads only what its calls need.
+interruption does, and they stop when it shuts the pool down); and it ends when the run's
+process does, however that ends. Workers are spawned, not forked: the run's process has
+threads. This module imports nothing of the package, so a worker loads only what its calls
+need.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -33,10 +36,20 @@ def _lower(pid: int, priority: int) -> None:
             os.setpriority(os.PRIO_PROCESS, pid, priority)
 
 
+def _end_with(parent: multiprocessing.process.BaseProcess) -> None:
+    multiprocessing.connection.wait([parent.sentinel])  # ready when the run's process ends
+    os._exit(0)
+
+
 def start_worker(priority: int) -> None:
-    """Run first in each worker process: ignore SIGINT, take the lower ``priority``."""
+    """Run first in each worker process: ignore SIGINT, take the lower ``priority``, and end
+    with the run's process, even one killed outright (a pool's workers otherwise outlive it,
+    waiting for work that never comes)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _lower(0, priority)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent,), name="end-with-run", daemon=True).start()
 
 
 def start_pool(

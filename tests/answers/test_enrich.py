@@ -237,3 +237,36 @@ def test_workers_run_at_a_lower_priority_and_ignore_ctrl_c() -> None:
         assert handler == signal.SIG_IGN
     finally:
         pool.shutdown()
+
+
+def test_workers_end_with_a_run_killed_outright(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    # A run's process starts a pool, says its worker's pid, and is killed: no cleanup runs.
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import os, sys\n"
+        "from astro_cloud_async.indexing.workers import start_pool\n"
+        "if __name__ == '__main__':\n"
+        "    pool, first = start_pool(1, os.getpid)\n"
+        "    print(first.result(), flush=True)\n"
+        "    sys.stdin.read()\n"
+    )
+    run = subprocess.Popen(
+        [sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert run.stdout is not None
+    worker = psutil.Process(int(run.stdout.readline()))
+    assert worker.is_running()
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait(timeout=30)
+    worker.wait(timeout=30)  # psutil.TimeoutExpired if it outlives the run
+    assert not worker.is_running()
+    run.stdout.close()
+    assert run.stdin is not None
+    run.stdin.close()
