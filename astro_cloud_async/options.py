@@ -45,6 +45,12 @@ class Options:
     predict_layout: bool = True
     """Fetch headers at predicted offsets all at once: the next object's, once objects of its
     kind share a layout, and an object's remaining extensions, once two in a row share a shape."""
+    multi_range: bool = True
+    """Ask for several ranges of one object in one request (``Range: bytes=a-b,c-d``) where a
+    plain HTTP(S) server answers them; never sent to S3 or other object stores."""
+    max_stream_bytes: int = 64 * 1024 * 1024
+    """From a server that ignores Range, read at most this many bytes of one object's streamed
+    answer; an object whose headers lie further fails with ``RangeNotSupportedError``."""
 
     # Retries and time-outs
     retries: int = 5
@@ -80,7 +86,13 @@ class Options:
     max_hdus: int = DEFAULT_MAX_HDUS
 
     def __post_init__(self) -> None:
-        for name in ("concurrency", "connections_per_host", "first_read", "next_read"):
+        for name in (
+            "concurrency",
+            "connections_per_host",
+            "first_read",
+            "next_read",
+            "max_stream_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigurationError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.retries < 0:

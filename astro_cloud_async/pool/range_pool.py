@@ -18,12 +18,14 @@ import random
 import sys
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from ..errors import AstroCloudError, FetchTimeoutError
 from ..options import Options
 from ..stores.base import Lister, ListPage, RangeReader, RangeResult
+from ..stores.capabilities import MultiRangeReader, RangesResult, SequentialBody, StreamOpener
 from .hosts import host_key
 from .retry import backoff_delay, is_retryable
 from .stats import PoolStats
@@ -142,6 +144,65 @@ class RangePool:
         stats.discarded_bytes += result.discarded
         return result
 
+    async def fetch_ranges(
+        self,
+        store: MultiRangeReader,
+        url: str,
+        ranges: Sequence[tuple[int, int]],
+        *,
+        if_match: str | None = None,
+    ) -> RangesResult:
+        """``store.get_ranges(url, ranges)``: several ranges in one request, with admission,
+        time-out and retries, counted as one request."""
+        stats = self.stats
+        result = await self._attempts(
+            url,
+            ranges[0][0],
+            lambda: store.get_ranges(url, ranges, if_match=if_match),
+            listing=False,
+        )
+        stats.completed += 1
+        stats.bytes += result.data_bytes
+        stats.discarded_bytes += result.discarded
+        return result
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        store: StreamOpener,
+        url: str,
+        start: int,
+        end: int | None = None,
+        *,
+        if_match: str | None = None,
+    ) -> AsyncIterator[SequentialBody]:
+        """``store.open_stream(url, start, end)`` opened with admission, time-out and retries;
+        the body holds its slot until the block ends, then is closed and counted (bytes
+        skipped count as discarded)."""
+        body = await self._attempts(
+            url,
+            start,
+            lambda: store.open_stream(url, start, end, if_match=if_match),
+            listing=False,
+            hold=True,
+        )
+        stats = self.stats
+        ok = False
+        try:
+            yield body
+            ok = True
+        finally:
+            try:
+                await body.aclose()
+            finally:
+                self._release(host_key(url))
+                stats.bytes += body.received - body.skipped
+                stats.discarded_bytes += body.skipped
+                if ok:
+                    stats.completed += 1
+                else:
+                    stats.failures += 1
+
     async def list_page(
         self,
         store: Lister,
@@ -160,9 +221,18 @@ class RangePool:
         )
 
     async def _attempts(
-        self, url: str, offset: int, call: Callable[[], Awaitable[_T]], *, listing: bool
+        self,
+        url: str,
+        offset: int,
+        call: Callable[[], Awaitable[_T]],
+        *,
+        listing: bool,
+        hold: bool = False,
     ) -> _T:
-        """Run ``call()`` until it succeeds, fails for good or runs out of retries."""
+        """Run ``call()`` until it succeeds, fails for good or runs out of retries.
+
+        With ``hold`` the slot of the successful attempt stays taken: the caller releases it
+        (a streamed body holds its connection)."""
         host = host_key(url)
         stats = self.stats
         attempt = 0
@@ -196,7 +266,8 @@ class RangePool:
             except BaseException:
                 self._release(host)
                 raise
-            self._release(host)
+            if not hold:
+                self._release(host)
             if not listing:
                 stats.latency.record(time.perf_counter() - began)
             return result
