@@ -59,7 +59,9 @@ class Options:
     """Base of the exponential back-off with full jitter, in seconds."""
     max_backoff: float = 10.0
     timeout: float = 30.0
-    """Seconds allowed for one request, from sending it to its last byte."""
+    """Seconds allowed for one request, from sending it to its last byte; for plain HTTP(S),
+    where aiohttp bounds each wait, seconds allowed for the answer to start and for each read
+    of its body (so a long streamed answer is not cut while it flows)."""
     connect_timeout: float = 10.0
 
     # S3

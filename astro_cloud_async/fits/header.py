@@ -42,6 +42,21 @@ if TYPE_CHECKING:
 
 __all__ = ["Header", "find_end", "parse_header"]
 
+# Set by Header._parse on first use of the cards.
+_PARSED_SLOTS = frozenset(
+    {
+        "_bounds",
+        "_cards",
+        "_index",
+        "_keys",
+        "_keywords",
+        "_order",
+        "_prefixes",
+        "_printable",
+        "_rows",
+        "_text",
+    }
+)
 # Keywords whose lookups give a list of texts (astropy also counts a stray END card in).
 _LIST_KEYWORDS = COMMENTARY_KEYWORDS | {"END"}
 _KEYWORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
@@ -139,21 +154,7 @@ class Header(Mapping[str, object]):
     ``None``. ``len()`` counts distinct keywords; ``len(header.cards)`` counts cards.
     """
 
-    __slots__ = (
-        "_astropy",
-        "_bounds",
-        "_cards",
-        "_index",
-        "_keys",
-        "_keywords",
-        "_order",
-        "_prefixes",
-        "_printable",
-        "_rows",
-        "_text",
-        "ended",
-        "raw",
-    )
+    __slots__ = ("_astropy", "_end", "ended", "raw", *sorted(_PARSED_SLOTS))
 
     raw: bytes
     ended: bool
@@ -162,12 +163,25 @@ class Header(Mapping[str, object]):
         buf = data if isinstance(data, (bytes, bytearray)) else bytes(data)
         end = find_end(buf)
         if end >= 0:
-            self.raw = raw = bytes(buf[: end + CARD_LENGTH])
-            body = raw[:end]
+            self.raw = bytes(buf[: end + CARD_LENGTH])
             self.ended = True
         else:
-            self.raw = body = bytes(buf)
+            self.raw = bytes(buf)
             self.ended = False
+        self._end = end
+        self._astropy: astropy.io.fits.Header | None = None
+
+    def __getattr__(self, name: str) -> object:
+        # The cards are split and indexed on first use, not when the header is made: a walk
+        # reads its structural keywords from the raw bytes, and many records are never looked
+        # into. Until then the slots _parse sets are unset, and reading one lands here.
+        if name not in _PARSED_SLOTS:
+            raise AttributeError(name)
+        self._parse()
+        return object.__getattribute__(self, name)
+
+    def _parse(self) -> None:
+        body = self.raw[: self._end] if self.ended else self.raw
         if len(body) % CARD_LENGTH:
             body += b" " * (CARD_LENGTH - len(body) % CARD_LENGTH)
         self._text = text = body.decode("latin-1")
@@ -203,7 +217,6 @@ class Header(Mapping[str, object]):
         self._keys: list[str] | None = None
         self._order: list[str] | None = None
         self._cards: tuple[Card, ...] | None = None
-        self._astropy: astropy.io.fits.Header | None = None
 
     # --- reading cards --------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from ..errors import InvalidHeaderError
 
-__all__ = ["BLOCK", "CARD", "MAX_DATA_SIZE", "data_size", "padded"]
+__all__ = ["BLOCK", "CARD", "MAX_DATA_SIZE", "data_size", "padded", "standard_data_size"]
 
 BLOCK = 2880
 CARD = 80
@@ -46,6 +46,11 @@ def data_size(header: Mapping[str, object], *, max_size: int = MAX_DATA_SIZE) ->
     Raises :class:`InvalidHeaderError` when BITPIX or NAXISn are missing or unusable, or
     when the size exceeds ``max_size`` (default 1 PiB).
     """
+    raw = getattr(header, "raw", None)
+    if isinstance(raw, bytes):
+        size = standard_data_size(raw, max_size=max_size)
+        if size is not None:
+            return size
     naxis = _int(header, "NAXIS")
     if naxis < 0 or naxis > 999:
         raise InvalidHeaderError(f"NAXIS = {_short(naxis)} is outside 0..999")
@@ -92,3 +97,94 @@ def _short(n: int) -> str:
     """An integer for a message: in full unless it is absurdly long."""
     text = str(n) if n.bit_length() < 200 else f"{'-' if n < 0 else ''}~2**{n.bit_length()}"
     return text
+
+
+# --- the common case, read straight from the header's bytes -----------------------------------
+
+_PRINTABLE = bytes(range(0x20, 0x7F))
+_SIGNS = (b"+", b"-")
+_STRUCTURAL = (b"SIMPLE", b"BITPIX", b"NAXIS", b"PCOUNT", b"GCOUNT", b"GROUPS")
+_AXIS_PREFIXES = tuple(f"NAXIS{i}".ljust(8).encode() + b"= " for i in range(1000))
+
+
+def _mentions_structural(rest: bytes) -> bool:
+    """Whether upper-cased cards hold a structural keyword (``ZNAXIS1`` of a compressed image
+    does not count, nor does a comment; any HIERARCH card does, to be safe)."""
+    if b"HIERARCH" in rest:
+        return True
+    for word in _STRUCTURAL:
+        i = rest.find(word)
+        while i >= 0:
+            column = i % CARD
+            if column < 8 and not rest[i - column : i].strip(b" "):
+                return True
+            i = rest.find(word, i + 1)
+    return False
+
+
+def _card_int(raw: bytes, j: int, prefix: bytes) -> int | None:
+    """The integer of card ``j`` when it is ``prefix`` (keyword and value indicator) followed
+    by a fixed-format integer and at most a comment, all printable ASCII; None otherwise."""
+    card = raw[j * CARD : (j + 1) * CARD]
+    if len(card) != CARD or card[:10] != prefix or card.translate(None, _PRINTABLE):
+        return None
+    tail = card[30:].lstrip(b" ")
+    if tail and tail[:1] != b"/":
+        return None
+    text = card[10:30].strip()
+    digits = text[1:] if text[:1] in _SIGNS else text
+    return int(text) if digits.isdigit() else None
+
+
+def standard_data_size(raw: bytes, *, max_size: int = MAX_DATA_SIZE) -> int | None:
+    """:func:`data_size` read straight from a header's bytes, when its structural keywords are
+    where the standard puts them (SIMPLE or XTENSION, BITPIX, NAXIS, NAXIS1..n, then PCOUNT
+    and GCOUNT in an extension) with plain integer values and appear nowhere else; None in
+    every other case, for the general reader. Where it answers, it answers as
+    :func:`data_size` does: no card object is made and no keyword index is built.
+    """
+    first = raw[:10]
+    if first == b"SIMPLE  = ":
+        primary = True
+    elif first == b"XTENSION= ":
+        primary = False
+    else:
+        return None
+    naxis = _card_int(raw, 2, b"NAXIS   = ")
+    if naxis is None or not 0 <= naxis <= 999:
+        return None
+    bitpix = _card_int(raw, 1, b"BITPIX  = ")
+    if bitpix is None or (naxis and bitpix not in _BITPIX):
+        return None
+    limit = max_size * 8
+    elements = 1
+    first_axis = -1
+    for i in range(1, naxis + 1):
+        n = _card_int(raw, 2 + i, _AXIS_PREFIXES[i])
+        if n is None or n < 0:
+            return None
+        if i == 1:
+            first_axis = n
+        elements *= n
+        if elements > limit:
+            return None
+    cards = 3 + naxis
+    if primary:
+        if first_axis == 0:
+            return None  # perhaps random groups: the general reader looks at GROUPS
+        pcount, gcount = 0, 1
+    else:
+        pcount_card = _card_int(raw, cards, b"PCOUNT  = ")
+        gcount_card = _card_int(raw, cards + 1, b"GCOUNT  = ")
+        if pcount_card is None or gcount_card is None:
+            return None
+        pcount, gcount = pcount_card, gcount_card
+        if not 0 <= pcount <= limit or not 0 <= gcount <= limit:
+            return None
+        cards += 2
+    if _mentions_structural(raw[cards * CARD :].upper()):
+        return None  # a second structural card, or one the general reader would look at
+    if naxis == 0:
+        return 0
+    size = abs(bitpix) * gcount * (pcount + elements) // 8
+    return size if size <= max_size else None

@@ -137,7 +137,11 @@ class RangePool:
         """``store.get_range(url, start, end)`` with admission, time-out and retries."""
         stats = self.stats
         result = await self._attempts(
-            url, start, lambda: store.get_range(url, start, end, if_match=if_match), listing=False
+            url,
+            start,
+            lambda: store.get_range(url, start, end, if_match=if_match),
+            listing=False,
+            timed=not getattr(store, "times_itself", False),
         )
         stats.completed += 1
         stats.bytes += len(result.data)
@@ -160,6 +164,7 @@ class RangePool:
             ranges[0][0],
             lambda: store.get_ranges(url, ranges, if_match=if_match),
             listing=False,
+            timed=not getattr(store, "times_itself", False),
         )
         stats.completed += 1
         stats.bytes += result.data_bytes
@@ -185,6 +190,7 @@ class RangePool:
             lambda: store.open_stream(url, start, end, if_match=if_match),
             listing=False,
             hold=True,
+            timed=not getattr(store, "times_itself", False),
         )
         stats = self.stats
         ok = False
@@ -228,11 +234,13 @@ class RangePool:
         *,
         listing: bool,
         hold: bool = False,
+        timed: bool = True,
     ) -> _T:
         """Run ``call()`` until it succeeds, fails for good or runs out of retries.
 
         With ``hold`` the slot of the successful attempt stays taken: the caller releases it
-        (a streamed body holds its connection)."""
+        (a streamed body holds its connection). ``timed=False`` leaves out the time-out of
+        each attempt, for stores that bound their own waits (``times_itself``)."""
         host = host_key(url)
         stats = self.stats
         attempt = 0
@@ -244,7 +252,7 @@ class RangePool:
                 stats.requests += 1
             began = time.perf_counter()
             try:
-                result = await _within(self.options.timeout, call())
+                result = await (_within(self.options.timeout, call()) if timed else call())
             except Exception as exc:
                 self._release(host)
                 error = self._typed(exc, url, offset)

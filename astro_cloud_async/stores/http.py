@@ -95,6 +95,10 @@ class HTTPStore(StoreBase):
     store, never asked for several ranges at once.
     """
 
+    times_itself = True
+    """aiohttp bounds every wait of a request (connecting, the answer, each read of its body)
+    by the options' time-outs, so the pool adds no timer of its own around each request."""
+
     def __init__(
         self,
         options: Options,

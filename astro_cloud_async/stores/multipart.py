@@ -78,6 +78,7 @@ class ByteRangesParser:
 
     __slots__ = (
         "_buf",
+        "_chunks",
         "_close",
         "_delimiter",
         "_first",
@@ -94,8 +95,9 @@ class ByteRangesParser:
         self._delimiter = b"--" + boundary
         self._close = self._delimiter + b"--"
         self._max_part = max_part
-        self._buf = bytearray()
+        self._buf = b""
         self._pos = 0
+        self._chunks: list[bytes] = []
         self._state = _State.PREAMBLE
         self._header_bytes = 0
         self._range: str | None = None
@@ -112,27 +114,34 @@ class ByteRangesParser:
         """Take the next chunk of the body; return the parts it completed, in order."""
         if self._state is _State.DONE:
             return []
-        buf = self._buf
-        if self._pos and self._pos >= len(buf) // 2:
-            del buf[: self._pos]
-            self._pos = 0
-        buf += data
+        # What is held is at most a line or the start of a part: part data is gathered in
+        # ``_chunks`` and joined once, so a large part is never copied chunk after chunk.
+        self._buf = self._buf[self._pos :] + data if self._pos < len(self._buf) else data
+        self._pos = 0
         parts: list[BytePart] = []
         while True:
             state = self._state
             if state is _State.DATA:
-                n = self._remaining
-                if len(buf) - self._pos < n:
+                buf, pos, want = self._buf, self._pos, self._remaining
+                have = len(buf) - pos
+                if have < want:
+                    if have:
+                        self._chunks.append(buf[pos:])
+                        self._remaining = want - have
+                    self._buf, self._pos = b"", 0
                     return parts
-                start = self._pos
-                self._pos = start + n
-                parts.append(BytePart(self._first, bytes(buf[start : start + n]), self._total))
+                piece = buf[pos : pos + want] if pos or want != len(buf) else buf
+                self._pos = pos + want
+                if self._chunks:
+                    self._chunks.append(piece)
+                    piece = b"".join(self._chunks)
+                    self._chunks = []
+                parts.append(BytePart(self._first, piece, self._total))
                 self._state = _State.AFTER_DATA
                 self._header_bytes = 0
                 continue
             if state is _State.DONE:
-                self._buf = bytearray()
-                self._pos = 0
+                self._buf, self._pos = b"", 0
                 return parts
             line = self._line()
             if line is None:
@@ -165,7 +174,7 @@ class ByteRangesParser:
         self._pos = nl + 1
         if self._state is _State.PREAMBLE:
             self._header_bytes += nl + 1 - pos
-        return bytes(buf[pos:nl]).rstrip(b"\r")
+        return buf[pos:nl].rstrip(b"\r")
 
     def _is_delimiter(self, line: bytes) -> bool | None:
         """True for a delimiter, False for the closing one, None for anything else."""
