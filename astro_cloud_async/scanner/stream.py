@@ -102,7 +102,10 @@ class BodyFeeder:
             body = await self.open(need.start, need.end if body.ranged else None, version)
             if not self.serves(need):
                 return  # the new answer starts elsewhere: the walk asks again
-        walker.feed(need.start, data, object_size=body.object_size)
+        size = body.object_size
+        if size is None and not body.ranged and need.start + len(data) < need.end:
+            size = body.position  # a whole body of unknown length ended: so does the object
+        walker.feed(need.start, data, object_size=size)
 
     async def _read(self, body: SequentialBody, need: NeedData) -> bytes:
         end = need.end if body.end is None else min(need.end, body.end)
