@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import HTTPServer, start_apache, start_caddy, start_nginx
+from servers import AccessLogEntry, HTTPServer, start_apache, start_caddy, start_nginx
 from servers.availability import start_or_skip
 from servers.s3data import upload_folder
 from servers.seaweedfs import S3Server
@@ -90,12 +90,24 @@ def _check_records(records: dict[str, list[aca.HDURecord]], paths: dict[str, Pat
         assert not any(r.truncated for r in records[url])
 
 
-def _requests_per_object(server: HTTPServer, mark: int, count: int) -> dict[str, list[Any]]:
-    entries = server.access_log_entries(mark, at_least=count)
-    per: dict[str, list[Any]] = {}
-    for e in entries:
+async def _scan_counted(
+    server: HTTPServer, files: list[Path], **options: Any
+) -> tuple[dict[str, list[aca.HDURecord]], list[list[AccessLogEntry]]]:
+    """Scan ``files`` as ``server`` serves them, one at a time; check the records against the
+    local files; return them and each object's requests as the server logged them."""
+    paths = {server.url(p): p for p in files}
+    mark = server.log_mark()
+    async with aca.Client(max_objects_in_flight=1, **options) as client:
+        records: dict[str, list[aca.HDURecord]] = {}
+        async for item in client.scan(list(paths)):
+            assert isinstance(item, aca.HDURecord), item
+            records.setdefault(item.url, []).append(item)
+        requests = client.stats.requests
+    _check_records(records, paths)
+    per: dict[str, list[AccessLogEntry]] = {}
+    for e in server.access_log_entries(mark, at_least=requests):
         per.setdefault(e.path, []).append(e)
-    return per
+    return records, [per[url.removeprefix(server.base_url)] for url in paths]
 
 
 # --- servers that answer several ranges at once ------------------------------------------------
@@ -112,19 +124,11 @@ def multi_server(request: pytest.FixtureRequest, survey: Path) -> Iterator[HTTPS
 async def test_a_predicted_tess_frame_takes_one_request(
     multi_server: HTTPServer, survey: Path
 ) -> None:
-    paths = {multi_server.url(p): p for p in _files(survey, "tess")}
-    mark = multi_server.log_mark()
-    records = await _scan(list(paths))
-    _check_records(records, paths)
-    per = _requests_per_object(multi_server, mark, 2 + 2 + (N_TESS - 2))
-    counts = [
-        len(per[multi_server.url(p).removeprefix(multi_server.base_url)]) for p in paths.values()
-    ]
+    _, per = await _scan_counted(multi_server, _files(survey, "tess"))
     # Two frames are walked (the first read, then the jump to the last header); from then on
     # the folder's layout is known and each frame is one request for both header ranges.
-    assert counts == [2, 2] + [1] * (N_TESS - 2)
-    for path in list(paths.values())[2:]:
-        (entry,) = per[multi_server.url(path).removeprefix(multi_server.base_url)]
+    assert [len(entries) for entries in per] == [2, 2] + [1] * (N_TESS - 2)
+    for (entry,) in per[2:]:
         assert entry.range == "bytes=0-20159,17775360-17786879"
         assert entry.status == 206
         assert 11 * BLOCK < entry.bytes_sent < 64 * 1024
@@ -133,21 +137,13 @@ async def test_a_predicted_tess_frame_takes_one_request(
 async def test_a_mosaic_takes_two_requests_walked_and_one_predicted(
     multi_server: HTTPServer, survey: Path
 ) -> None:
-    paths = {multi_server.url(p): p for p in _files(survey, "mosaic")}
-    mark = multi_server.log_mark()
-    records = await _scan(list(paths))
-    _check_records(records, paths)
+    records, per = await _scan_counted(multi_server, _files(survey, "mosaic"))
     assert all(len(r) == 61 for r in records.values())
-    per = _requests_per_object(multi_server, mark, 2 + 2 + 1)
-    counts = [
-        len(per[multi_server.url(p).removeprefix(multi_server.base_url)]) for p in paths.values()
-    ]
     # Walked: the first read (primary and first CCD), then the other 59 CCD headers at the first
     # CCD's stride in one request. Predicted (from the third on): all 60 header ranges at once.
-    assert counts == [2, 2, 1]
-    first = per[multi_server.url(paths[next(iter(paths))]).removeprefix(multi_server.base_url)]
-    assert first[1].range is not None and first[1].range.count(",") == 58
-    for entries in per.values():
+    assert [len(entries) for entries in per] == [2, 2, 1]
+    assert per[0][1].range is not None and per[0][1].range.count(",") == 58
+    for entries in per:
         assert sum(e.bytes_sent for e in entries) < 61 * 5 * BLOCK
 
 
@@ -165,28 +161,14 @@ def single_server(request: pytest.FixtureRequest, survey: Path) -> Iterator[HTTP
 async def test_servers_answering_one_range_get_parallel_ranges(
     single_server: HTTPServer, survey: Path
 ) -> None:
-    paths = {single_server.url(p): p for p in _files(survey, "tess")}
-    mark = single_server.log_mark()
-    async with aca.Client(max_objects_in_flight=1) as client:
-        records: dict[str, list[aca.HDURecord]] = {}
-        async for item in client.scan(list(paths)):
-            assert isinstance(item, aca.HDURecord), item
-            records.setdefault(item.url, []).append(item)
-        stats = client.stats.snapshot()
-    _check_records(records, paths)
-    per = _requests_per_object(single_server, mark, stats.requests)
-    counts = [
-        len(per[single_server.url(p).removeprefix(single_server.base_url)]) for p in paths.values()
-    ]
+    _, per = await _scan_counted(single_server, _files(survey, "tess"))
     # The first predicted frame asks both ranges at once, gets the whole body, keeps the first
     # range and asks the second alone; after that the host gets one range per request.
-    assert counts == [2, 2, 2] + [2] * (N_TESS - 3)
-    third = per[single_server.url(list(paths.values())[2]).removeprefix(single_server.base_url)]
-    assert sorted(e.status for e in third) == [200, 206]  # (logged in either order)
-    for path in list(paths.values())[3:]:
-        entries = per[single_server.url(path).removeprefix(single_server.base_url)]
+    assert [len(entries) for entries in per] == [2] * N_TESS
+    assert sorted(e.status for e in per[2]) == [200, 206]  # (logged in either order)
+    for entries in per[3:]:
         assert sorted(e.range for e in entries) == ["bytes=0-20159", "bytes=17775360-17786879"]
-    assert stats.bytes < N_TESS * 64 * 1024
+        assert sum(e.bytes_sent for e in entries) < 64 * 1024
 
 
 # --- a server that ignores Range ------------------------------------------------------------

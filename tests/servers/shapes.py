@@ -18,6 +18,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .aioapp import serve_app
+
 __all__ = ["SHAPES", "Served", "ShapesServer"]
 
 SHAPES = (
@@ -60,14 +62,7 @@ class ShapesServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/{shape}/{name}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._runner, self.base_url = await serve_app(app)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -51,6 +51,18 @@ def one_range_server(
     server.stop()
 
 
+async def _shaped(
+    shapes: ShapesServer, shape: str, path: Path, ranges: list[tuple[int, int]]
+) -> tuple[RangesResult, RangeSupport]:
+    """``ranges`` of ``path`` in one request answered in ``shape``, after one first range;
+    what the store then knows of the host."""
+    url = shapes.url(shape, path.name)
+    async with HTTPStore(Options()) as store:
+        await store.get_range(url, 0, 80)
+        result = await store.get_ranges(url, ranges)
+        return result, store.range_support(url)
+
+
 @pytest.fixture
 async def shapes(sample_corpus: dict[str, Path]) -> AsyncIterator[ShapesServer]:
     server = ShapesServer(_corpus_root(sample_corpus))
@@ -160,12 +172,8 @@ async def test_a_whole_body_is_read_only_as_far_as_the_ranges_near_its_start(
 
 
 async def test_first_range_only(shapes: ShapesServer, sample_corpus: dict[str, Path]) -> None:
-    path = sample_corpus["tess_1"]
-    url = shapes.url("first-only", path.name)
-    async with HTTPStore(Options()) as store:
-        await store.get_range(url, 0, 80)
-        result = await store.get_ranges(url, TESS_HEADERS)
-        assert store.range_support(url) is RangeSupport.SINGLE
+    result, support = await _shaped(shapes, "first-only", sample_corpus["tess_1"], TESS_HEADERS)
+    assert support is RangeSupport.SINGLE
     assert [(p.start, p.end) for p in result.parts] == [TESS_HEADERS[0]]
     assert result.missing == (TESS_HEADERS[1],)
     assert [s.bytes_sent for s in shapes.served("first-only")] == [80, 7 * BLOCK]
@@ -175,14 +183,10 @@ async def test_one_part_spanning_every_range(
     shapes: ShapesServer, sample_corpus: dict[str, Path]
 ) -> None:
     path = sample_corpus["table"]
-    content = path.read_bytes()
-    url = shapes.url("spanning", path.name)
     near = [(0, 2 * BLOCK), (3 * BLOCK, 4 * BLOCK), (8 * BLOCK, 9 * BLOCK)]
-    async with HTTPStore(Options()) as store:
-        await store.get_range(url, 0, 80)
-        result = await store.get_ranges(url, near)
-        assert store.range_support(url) is RangeSupport.MULTI
-    _check(result, content, '"shape-v1"')
+    result, support = await _shaped(shapes, "spanning", path, near)
+    assert support is RangeSupport.MULTI
+    _check(result, path.read_bytes(), '"shape-v1"')
     assert [(p.start, p.end) for p in result.parts] == near
     assert result.discarded == 5 * BLOCK  # the gaps, read and dropped
 
@@ -190,11 +194,7 @@ async def test_one_part_spanning_every_range(
 async def test_one_part_spanning_a_far_range_stops_short(
     shapes: ShapesServer, sample_corpus: dict[str, Path]
 ) -> None:
-    path = sample_corpus["tess_1"]
-    url = shapes.url("spanning", path.name)
-    async with HTTPStore(Options()) as store:
-        await store.get_range(url, 0, 80)
-        result = await store.get_ranges(url, TESS_HEADERS)
+    result, _ = await _shaped(shapes, "spanning", sample_corpus["tess_1"], TESS_HEADERS)
     assert [(p.start, p.end) for p in result.parts] == [TESS_HEADERS[0]]
     assert result.missing == (TESS_HEADERS[1],)
 
@@ -214,12 +214,9 @@ async def test_broken_multipart_is_a_response_error(
 async def test_object_stores_are_never_asked_for_two_ranges(
     shapes: ShapesServer, sample_corpus: dict[str, Path]
 ) -> None:
-    path = sample_corpus["tess_1"]
-    url = shapes.url("object-store", path.name)
-    async with HTTPStore(Options()) as store:
-        await store.get_range(url, 0, 80)  # answered with S3's headers
-        assert store.range_support(url) is RangeSupport.OBJECT_STORE
-        result = await store.get_ranges(url, TESS_HEADERS)
+    # The first answer carries S3's headers.
+    result, support = await _shaped(shapes, "object-store", sample_corpus["tess_1"], TESS_HEADERS)
+    assert support is RangeSupport.OBJECT_STORE
     assert [(p.start, p.end) for p in result.parts] == [TESS_HEADERS[0]]
     assert result.missing == (TESS_HEADERS[1],)
     assert all("," not in (s.range or "") for s in shapes.served("object-store"))
