@@ -103,35 +103,37 @@ def _short(n: int) -> str:
 
 _PRINTABLE = bytes(range(0x20, 0x7F))
 _SIGNS = (b"+", b"-")
-_STRUCTURAL = (b"SIMPLE", b"BITPIX", b"NAXIS", b"PCOUNT", b"GCOUNT", b"GROUPS")
+_PRIMARY_ONLY = (b"PCOUNT", b"GCOUNT")
+_EXTENSION_ONLY = (b"SIMPLE",)
 _AXIS_PREFIXES = tuple(f"NAXIS{i}".ljust(8).encode() + b"= " for i in range(1000))
 
 
-def _mentions_structural(rest: bytes) -> bool:
-    """Whether upper-cased cards hold a structural keyword (``ZNAXIS1`` of a compressed image
-    does not count, nor does a comment; any HIERARCH card does, to be safe)."""
-    if b"HIERARCH" in rest:
-        return True
-    for word in _STRUCTURAL:
-        i = rest.find(word)
+def _has_keyword(cards: bytes, words: tuple[bytes, ...]) -> bool:
+    """Whether a card of ``cards`` has one of ``words`` (upper case) as its keyword, in any
+    case, after spaces or ``HIERARCH``; a mention in a value or comment may count too (the
+    caller then only takes the longer way)."""
+    upper = cards.upper()
+    for word in words:
+        i = upper.find(word)
         while i >= 0:
-            column = i % CARD
-            if column < 8 and not rest[i - column : i].strip(b" "):
+            before = upper[i - i % CARD : i].strip(b" ")
+            if not before or before == b"HIERARCH":
                 return True
-            i = rest.find(word, i + 1)
+            i = upper.find(word, i + 1)
     return False
 
 
 def _card_int(raw: bytes, j: int, prefix: bytes) -> int | None:
     """The integer of card ``j`` when it is ``prefix`` (keyword and value indicator) followed
-    by a fixed-format integer and at most a comment, all printable ASCII; None otherwise."""
-    card = raw[j * CARD : (j + 1) * CARD]
-    if len(card) != CARD or card[:10] != prefix or card.translate(None, _PRINTABLE):
+    by a fixed-format integer and at most a comment; None otherwise. (The caller checks that
+    the cards are printable ASCII.)"""
+    start = j * CARD
+    if raw[start : start + 10] != prefix:
         return None
-    tail = card[30:].lstrip(b" ")
+    tail = raw[start + 30 : start + CARD].lstrip(b" ")
     if tail and tail[:1] != b"/":
         return None
-    text = card[10:30].strip()
+    text = raw[start + 10 : start + 30].strip()
     digits = text[1:] if text[:1] in _SIGNS else text
     return int(text) if digits.isdigit() else None
 
@@ -139,9 +141,9 @@ def _card_int(raw: bytes, j: int, prefix: bytes) -> int | None:
 def standard_data_size(raw: bytes, *, max_size: int = MAX_DATA_SIZE) -> int | None:
     """:func:`data_size` read straight from a header's bytes, when its structural keywords are
     where the standard puts them (SIMPLE or XTENSION, BITPIX, NAXIS, NAXIS1..n, then PCOUNT
-    and GCOUNT in an extension) with plain integer values and appear nowhere else; None in
-    every other case, for the general reader. Where it answers, it answers as
-    :func:`data_size` does: no card object is made and no keyword index is built.
+    and GCOUNT in an extension) with plain integer values; None in every other case, for the
+    general reader. Where it answers, it answers as :func:`data_size` does (a property test
+    holds them together), without making a card object or a keyword index.
     """
     first = raw[:10]
     if first == b"SIMPLE  = ":
@@ -182,8 +184,13 @@ def standard_data_size(raw: bytes, *, max_size: int = MAX_DATA_SIZE) -> int | No
         if not 0 <= pcount <= limit or not 0 <= gcount <= limit:
             return None
         cards += 2
-    if _mentions_structural(raw[cards * CARD :].upper()):
-        return None  # a second structural card, or one the general reader would look at
+    if len(raw) < cards * CARD or raw[: cards * CARD].translate(None, _PRINTABLE):
+        return None  # a card cut short, or one the general reader takes another way
+    # Later cards cannot change the first BITPIX, NAXIS... the general reader takes; but it
+    # takes a SIMPLE card anywhere to mean a primary header, and reads a primary header's
+    # PCOUNT and GCOUNT (to check them) wherever they are.
+    if _has_keyword(raw[cards * CARD :], _PRIMARY_ONLY if primary else _EXTENSION_ONLY):
+        return None
     if naxis == 0:
         return 0
     size = abs(bitpix) * gcount * (pcount + elements) // 8
