@@ -62,6 +62,7 @@ _LIST_KEYWORDS = COMMENTARY_KEYWORDS | {"END"}
 _KEYWORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _PRINTABLE = bytes(range(0x20, 0x7F))
 _END_SPACES = END_CARD[3:].encode("ascii")
+_END_CARD = END_CARD.encode("ascii")
 _PREFIX_STRUCTS: dict[int, struct.Struct] = {}
 
 
@@ -92,6 +93,20 @@ def _find_card(buf: bytes | bytearray, card: bytes, start: int, stop: int) -> in
         pos = i - misalign + CARD_LENGTH
 
 
+def _card_starts_with(buf: bytes | bytearray, prefix: bytes, start: int, stop: int) -> bool:
+    """Whether a card of ``buf[start:stop]`` starts with ``prefix`` (looked for in the string
+    of the cards' first bytes, so text inside cards costs nothing)."""
+    firsts = buf[start:stop:CARD_LENGTH]
+    lead = prefix[:1]
+    k = firsts.find(lead)
+    while k >= 0:
+        pos = start + k * CARD_LENGTH
+        if buf[pos : pos + len(prefix)] == prefix:
+            return True
+        k = firsts.find(lead, k + 1)
+    return False
+
+
 def find_end(buf: bytes | bytearray, start: int = 0, stop: int | None = None) -> int:
     """Offset of the END card of the header at ``buf[start:stop]``, or -1 if it has none.
 
@@ -102,6 +117,14 @@ def find_end(buf: bytes | bytearray, start: int = 0, stop: int | None = None) ->
     ASCII comes first (the fast reader decodes whole blocks).
     """
     stop = len(buf) if stop is None else stop
+    exact = _find_card(buf, _END_CARD, start, stop)
+    if exact >= 0 and not _card_starts_with(buf, b"END", start, exact):
+        return exact  # no card before it starts with END: the common case, found in C
+    return _scan_end(buf, start, stop)
+
+
+def _scan_end(buf: bytes | bytearray, start: int, stop: int) -> int:
+    """:func:`find_end` card by card, through every END a card starts with."""
     damaged = -1
     pos = start
     while True:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from astro_cloud_async.errors import InvalidHeaderError
-from astro_cloud_async.fits.header import Header, parse_header
+from astro_cloud_async.fits.header import Header, _scan_end, find_end, parse_header
 from astro_cloud_async.fits.layout import data_size, standard_data_size
 from astro_cloud_async.fits.walker import walk_file
 
@@ -150,3 +150,29 @@ def test_random_groups_go_to_the_general_reader(sample_corpus: dict[str, Path]) 
     (hdu,) = walk_file(sample_corpus["random_groups"])
     assert standard_data_size(hdu.header.raw) is None
     assert hdu.data_size == _general(hdu.header.raw, 1 << 50) > 0
+
+
+end_pieces = st.sampled_from(
+    [
+        _card("END"),
+        _card("END / damaged"),
+        _card("ENDTIME =                  1.0"),
+        _card("EXTEND  =                    T"),
+        _card("COMMENT the END of it"),
+        _card("HISTORY " + "END" + " " * 69),
+        "END" + " " * 40,  # a card cut short
+        _card("OBJECT  = 'x'")[:-3] + "END",
+        _card("BITPIX  =                    8"),
+        "\xe9" + _card("X")[1:],  # not ASCII
+    ]
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(end_pieces, max_size=12), st.integers(0, 3), st.integers(0, 200))
+def test_find_end_takes_the_card_by_card_answer(pieces: list[str], start: int, cut: int) -> None:
+    buf = "".join(pieces).encode("latin-1")
+    begin = min(start * 80, len(buf))
+    stop = max(begin, len(buf) - cut)
+    assert find_end(buf, begin, stop) == _scan_end(buf, begin, stop)
+    assert find_end(bytearray(buf)) == _scan_end(buf, 0, len(buf))
