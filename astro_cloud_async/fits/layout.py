@@ -103,6 +103,7 @@ def _short(n: int) -> str:
 
 _PRINTABLE = bytes(range(0x20, 0x7F))
 _SIGNS = (b"+", b"-")
+_H_BYTES = b"Hh"
 _PRIMARY_ONLY = (b"PCOUNT", b"GCOUNT")
 _EXTENSION_ONLY = (b"SIMPLE",)
 _AXIS_PREFIXES = tuple(f"NAXIS{i}".ljust(8).encode() + b"= " for i in range(1000))
@@ -110,16 +111,26 @@ _AXIS_PREFIXES = tuple(f"NAXIS{i}".ljust(8).encode() + b"= " for i in range(1000
 
 def _has_keyword(cards: bytes, words: tuple[bytes, ...]) -> bool:
     """Whether a card of ``cards`` has one of ``words`` (upper case) as its keyword, in any
-    case, after spaces or ``HIERARCH``; a mention in a value or comment may count too (the
-    caller then only takes the longer way)."""
-    upper = cards.upper()
-    for word in words:
-        i = upper.find(word)
-        while i >= 0:
-            before = upper[i - i % CARD : i].strip(b" ")
-            if not before or before == b"HIERARCH":
+    case and perhaps after spaces, or is a HIERARCH card (whose keyword could be anything).
+
+    Only the cards that could be such a card are looked at: those whose first byte is the
+    first letter of a word (either case) or a space, and those whose first and third bytes
+    are HIERARCH's (the third is looked at first: HISTORY cards, many, have an S there)."""
+    n = len(cards) // CARD
+    firsts = cards[: n * CARD : CARD]
+    for lead in {w[:1] for w in words} | {w[:1].lower() for w in words} | {b" "}:
+        k = firsts.find(lead)
+        while k >= 0:
+            if cards[k * CARD : k * CARD + 8].strip(b" ").upper() in words:
                 return True
-            i = upper.find(word, i + 1)
+            k = firsts.find(lead, k + 1)
+    thirds = cards[2 : n * CARD : CARD]
+    for third in (b"E", b"e"):
+        k = thirds.find(third)
+        while k >= 0:
+            if firsts[k] in _H_BYTES and cards[k * CARD : k * CARD + 8].upper() == b"HIERARCH":
+                return True
+            k = thirds.find(third, k + 1)
     return False
 
 
