@@ -109,6 +109,7 @@ class _ObjectWalk:
     __slots__ = (
         "_feeder",
         "_multi",
+        "_streams",
         "_strided_at",
         "hdus",
         "options",
@@ -129,7 +130,8 @@ class _ObjectWalk:
         self.version = ObjectVersion(url)
         multi, streams = _capabilities(store)
         self._multi: MultiRangeReader | None = store if multi else None  # type: ignore[assignment]
-        self._feeder = BodyFeeder(pool, store, url, options) if streams else None  # type: ignore[arg-type]
+        self._streams: StreamOpener | None = store if streams else None  # type: ignore[assignment]
+        self._feeder: BodyFeeder | None = None  # made when a body is first opened
         self._strided_at = -1
 
     def support(self) -> RangeSupport:
@@ -155,8 +157,7 @@ class _ObjectWalk:
                 await self._feeder.close()
 
     async def need(self, need: NeedData) -> None:
-        feeder = self._feeder
-        if feeder is not None and await self._streamed(feeder, need):
+        if self._streams is not None and await self._streamed(need):
             return
         walker = self.walker
         if self.options.predict_layout and need.start != self._strided_at:
@@ -170,18 +171,21 @@ class _ObjectWalk:
         )
         self.take((result,))
 
-    async def _streamed(self, feeder: BodyFeeder, need: NeedData) -> bool:
+    async def _streamed(self, need: NeedData) -> bool:
         """Serve ``need`` from an open body, or a new one where Range is ignored or the host
         is new; False when it is for ranged reads."""
-        if not feeder.serves(need):
+        feeder = self._feeder
+        if feeder is None or not feeder.serves(need):
             support = self.support()
-            if support is RangeSupport.NONE:
-                await feeder.open(need.start, None, self.version)
-            elif support is RangeSupport.UNKNOWN:
-                await feeder.open(need.start, need.end, self.version)
-            else:
-                await feeder.close()
+            if support is not RangeSupport.NONE and support is not RangeSupport.UNKNOWN:
+                if feeder is not None and feeder.body is not None:
+                    await feeder.close()
                 return False
+            if feeder is None:
+                assert self._streams is not None
+                feeder = self._feeder = BodyFeeder(self.pool, self._streams, self.url, self.options)
+            end = need.end if support is RangeSupport.UNKNOWN else None
+            await feeder.open(need.start, end, self.version)
             if not feeder.serves(need):
                 await feeder.close()
                 return False

@@ -127,9 +127,23 @@ OBJECT_STORE_HEADERS = (
 """Answer headers only object stores (S3 and S3-compatible, GCS, Azure, OSS, COS) send."""
 
 
+_ORIGINS: dict[str, str] = {}
+_MAX_ORIGINS = 4096
+
+
 def origin(url: str) -> str:
     """``scheme://host:port`` of an absolute URL, lower-cased and without credentials (as
-    ``urlsplit`` finds the authority, without its cost: this runs for every request)."""
+    ``urlsplit`` finds the authority, without its cost: this runs several times for every
+    request, so the answers for the URLs in use are kept)."""
+    found = _ORIGINS.get(url)
+    if found is None:
+        if len(_ORIGINS) >= _MAX_ORIGINS:
+            _ORIGINS.clear()
+        found = _ORIGINS[url] = _origin(url)
+    return found
+
+
+def _origin(url: str) -> str:
     sep = url.find("://")
     if sep < 0:
         return ""

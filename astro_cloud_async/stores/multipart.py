@@ -85,7 +85,6 @@ class ByteRangesParser:
         "_header_bytes",
         "_max_part",
         "_pos",
-        "_range",
         "_remaining",
         "_state",
         "_total",
@@ -100,7 +99,6 @@ class ByteRangesParser:
         self._chunks: list[bytes] = []
         self._state = _State.PREAMBLE
         self._header_bytes = 0
-        self._range: str | None = None
         self._first = 0
         self._total: int | None = None
         self._remaining = 0
@@ -143,13 +141,15 @@ class ByteRangesParser:
             if state is _State.DONE:
                 self._buf, self._pos = b"", 0
                 return parts
+            if state is _State.HEADERS:
+                if not self._headers():
+                    return parts
+                continue
             line = self._line()
             if line is None:
                 return parts
             if state is _State.PREAMBLE:
                 self._preamble(line)
-            elif state is _State.HEADERS:
-                self._header(line)
             else:
                 self._after_data(line)
 
@@ -197,27 +197,38 @@ class ByteRangesParser:
         """After a delimiter: a part follows (``more``) or the body is over."""
         if more:
             self._state = _State.HEADERS
-            self._header_bytes = 0
-            self._range = None
         else:
             self._state = _State.DONE
 
-    def _header(self, line: bytes) -> None:
-        self._header_bytes += len(line) + 2
-        if self._header_bytes > MAX_PART_HEADERS:
-            raise ResponseError("multipart/byteranges part with oversized headers")
-        if line:
+    def _headers(self) -> bool:
+        """Read a part's header block once it is whole (up to its blank line); False until
+        then. Its Content-Range says what follows."""
+        buf, pos = self._buf, self._pos
+        if buf.startswith(b"\r\n", pos) or buf.startswith(b"\n", pos):
+            end, block = pos, b""  # no header at all
+        else:
+            end = buf.find(b"\n\r\n", pos, pos + MAX_PART_HEADERS)
+            bare = buf.find(b"\n\n", pos, pos + MAX_PART_HEADERS)
+            if end < 0 or 0 <= bare < end:
+                end = bare
+            if end < 0:
+                if len(buf) - pos > MAX_PART_HEADERS:
+                    raise ResponseError("multipart/byteranges part with oversized headers")
+                return False
+            block = buf[pos:end]
+            end += 1
+        self._pos = buf.find(b"\n", end) + 1
+        raw_range: str | None = None
+        for line in block.split(b"\n"):
             name, sep, value = line.partition(b":")
             if not sep:
                 raise ResponseError("multipart/byteranges part header without a colon")
-            if name.strip().lower() == b"content-range":
-                self._range = value.strip().decode("latin-1")
-            return
-        # A blank line ends the part's headers: its Content-Range says what follows.
-        cr = parse_content_range(self._range)
+            if raw_range is None and name.strip().lower() == b"content-range":
+                raw_range = value.strip().decode("latin-1")
+        cr = parse_content_range(raw_range)
         if cr is None or cr.first is None or cr.last is None:
             raise ResponseError(
-                f"multipart/byteranges part without a usable Content-Range ({self._range!r})"
+                f"multipart/byteranges part without a usable Content-Range ({raw_range!r})"
             )
         n = cr.last - cr.first + 1
         if n > self._max_part:
@@ -227,6 +238,7 @@ class ByteRangesParser:
             )
         self._first, self._total, self._remaining = cr.first, cr.total, n
         self._state = _State.DATA
+        return True
 
     def _after_data(self, line: bytes) -> None:
         if not line and not self._header_bytes:
