@@ -23,10 +23,10 @@ from servers.shapes import ShapesServer
 
 import astro_cloud_async as aca
 from astro_cloud_async.demo.survey import write_mosaic_like, write_tess_ffi_like
-from astro_cloud_async.errors import RangeNotSupportedError
 from astro_cloud_async.fits.layout import BLOCK
 from astro_cloud_async.fits.walker import HDU, NeedData, walk_file
 from astro_cloud_async.scanner.walk import MAX_STRIDE_HEADERS, stride_ranges
+from astro_cloud_async.stores.capabilities import RangeSupport
 
 N_TESS = 6
 N_MOSAIC = 3
@@ -192,10 +192,7 @@ async def test_range_ignored_one_request_per_object_and_no_more_than_its_size(
         for url in paths:  # one after the other: the first object of a new host too
             records[url] = await client.read_headers(url)
         stats = client.stats.snapshot()
-        assert (
-            client.stores.http_store().range_support(url)
-            is aca.stores.capabilities.RangeSupport.NONE
-        )
+        assert client.stores.http_store().range_support(url) is RangeSupport.NONE
     _check_records(records, paths)
     entries = norange_server.access_log_entries(mark, at_least=2)
     assert [e.status for e in entries] == [200, 200]
@@ -219,7 +216,7 @@ async def test_range_ignored_past_the_budget_is_a_typed_failure(
         stats = client.stats.snapshot()
     (failed,) = results
     assert isinstance(failed, aca.ObjectFailed)
-    assert isinstance(failed.error, RangeNotSupportedError)
+    assert isinstance(failed.error, aca.RangeNotSupportedError)
     assert "max_stream_bytes" in str(failed.error)
     assert failed.error.offset == _reference(path)[2][1]  # where the last header starts
     assert [r.index for r in failed.records] == [0]  # the primary, found before
