@@ -53,12 +53,15 @@ class LayoutPredictor:
         self._merge_gap = merge_gap
         self.hits = 0
         self.misses = 0
+        self.seen = 0
+        """Objects learnt from, in all."""
 
     def learn(self, hdus: Sequence[HDU], *, predicted: Layout | None = None) -> None:
         """Record the layout of a walked object (and whether ``predicted`` matched it)."""
         if not hdus:
             return
         layout = layout_of(hdus)
+        self.seen += 1
         if predicted is not None:
             if predicted == layout:
                 self.hits += 1
@@ -80,6 +83,12 @@ class LayoutPredictor:
         if count < self._min_agree or 2 * count < len(self._recent):
             return None
         return layout
+
+    @property
+    def learning(self) -> bool:
+        """Whether the first objects are still being learnt from (fewer than twice the
+        agreement needed): a prediction may come soon."""
+        return self.seen < 2 * self._min_agree
 
     def ranges(self, layout: Layout) -> tuple[tuple[int, int], ...]:
         """The byte ranges to fetch for ``layout``: its header ranges, nearby ones merged."""

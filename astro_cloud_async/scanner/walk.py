@@ -41,6 +41,7 @@ from ..stores.capabilities import (
     StreamOpener,
 )
 from ..tasks import gather_all
+from .prediction import Kind
 from .stream import BodyFeeder, StreamPool
 from .version import ObjectVersion
 
@@ -235,22 +236,34 @@ async def walk_object(
     store: RangeReader,
     url: str,
     options: Options,
-    predictor: LayoutPredictor | None = None,
+    predictor: Kind | LayoutPredictor | None = None,
 ) -> ObjectOutcome:
     """Walk the object at ``url``; return all its records, or one :class:`ObjectFailed`.
 
     With a ``predictor`` that has a layout to offer, its header ranges are fetched at once
     (in one request where the host allows) before the walk, and what the walk finds is taught
-    back to it.
+    back to it. A :class:`Kind` may first hold the object until its scouts have taught it.
     """
     walk = _ObjectWalk(pool, store, url, options)
-    layout = predictor.predict() if predictor is not None else None
+    scout = False
+    learner: LayoutPredictor | None
+    if isinstance(predictor, Kind):
+        layout, scout = await predictor.layout()
+        learner = predictor.predictor
+    else:
+        layout = predictor.predict() if predictor is not None else None
+        learner = predictor
+    found: list[HDU] | None = None
     try:
-        await walk.run(predictor.ranges(layout) if predictor is not None and layout else ())
+        await walk.run(learner.ranges(layout) if learner is not None and layout else ())
+        found = walk.hdus
     except AstroCloudError as err:
         return ObjectFailed(url, err.with_url(url), walk.records())
-    if predictor is not None:
-        predictor.learn(walk.hdus, predicted=layout)
+    finally:
+        if isinstance(predictor, Kind):
+            predictor.finished(found, predicted=layout, scout=scout)
+        elif predictor is not None and found is not None:
+            predictor.learn(found, predicted=layout)
     return walk.records()
 
 

@@ -11,7 +11,9 @@ strictly as a single range:
   order, keeping the ranges asked for and skipping short gaps;
 * ``200`` with the whole body (nginx ``max_ranges 1``, Apache ``MaxRanges 1``): read the same
   way from byte 0, but only while the next range is near (:data:`MAX_GAP`), then hang up;
-* ``416``: every range starts at or past the end.
+* ``416``: every range starts at or past the end, when the answer's size says so; when a range
+  lies inside that size, the server refused several ranges (aiohttp's file server answers them
+  so); without a size (Apache), either. Every range not answered is asked again on its own.
 
 Ranges the answer did not give come back as ``missing``, for the caller to ask again one at a
 time; what the answer showed about the server is returned as an :class:`~.capabilities.Answer`
@@ -103,7 +105,14 @@ async def read_ranges_response(
         cr = parse_content_range(resp.headers.get("Content-Range"))
         await read_error_body(resp)
         total = cr.total if cr is not None else None
-        return RangesResult(tuple(past_end(url, s, total, etag) for s, _ in ranges)), None
+        if total is None:
+            # Past the end, or several ranges refused? One at a time will tell.
+            return RangesResult((), tuple(ranges)), None
+        if all(start >= total for start, _ in ranges):
+            return RangesResult(tuple(past_end(url, s, total, etag) for s, _ in ranges)), None
+        # Some range lies inside the object: several ranges are refused this way (aiohttp's
+        # file server does so).
+        return RangesResult((), tuple(ranges)), Answer.REFUSED
     resp.close()
     raise ResponseError(f"unexpected HTTP {status}", url=url, offset=first, status=status)
 

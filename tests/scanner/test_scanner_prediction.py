@@ -20,9 +20,10 @@ from astro_cloud_async.demo.survey import (
 )
 from astro_cloud_async.fits.layout import BLOCK
 from astro_cloud_async.fits.predict import LayoutPredictor
-from astro_cloud_async.fits.walker import walk_file
+from astro_cloud_async.fits.walker import HDU, walk_file
 from astro_cloud_async.options import Options
 from astro_cloud_async.pool import RangePool
+from astro_cloud_async.scanner.prediction import SCOUTS, Kind
 from astro_cloud_async.scanner.walk import walk_object
 from astro_cloud_async.stores.base import RangeReader, RangeResult
 from astro_cloud_async.stores.local import LocalStore
@@ -221,3 +222,64 @@ async def test_a_broken_stride_falls_back_to_walking(tmp_path: Path) -> None:
     assert isinstance(outcome, tuple)
     expected = [(h.header_offset, h.data_offset, h.data_size) for h in walk_file(path)]
     assert [(r.header_offset, r.data_offset, r.data_size) for r in outcome] == expected
+
+
+async def test_a_new_kind_sends_scouts_and_the_others_take_one_request(
+    mixed_server: HTTPServer,
+) -> None:
+    """Twelve TESS-like frames scanned all at once: two walk, ten wait and take one request."""
+    folder = mixed_server.root / "tess12"
+    folder.mkdir()
+    paths = [write_tess_ffi_like(folder / f"s{i:02d}.fits", seed=i) for i in range(12)]
+    urls = [mixed_server.url(p) for p in paths]
+    mark = mixed_server.log_mark()
+    records = [r async for r in scan(urls)]  # every object in flight at once
+    assert len(records) == 36 and all(isinstance(r, HDURecord) for r in records)
+    entries = mixed_server.access_log_entries(mark, at_least=14)
+    per: dict[str, list[str | None]] = {}
+    for e in entries:
+        per.setdefault(e.path, []).append(e.range)
+    assert sorted(len(ranges) for ranges in per.values()) == [1] * 10 + [2] * 2
+    assert sum(r == ["bytes=0-20159,17775360-17786879"] for r in per.values()) == 10
+
+
+def _layout_hdus(header_blocks: int) -> list[HDU]:
+    from astro_cloud_async.fits.header import parse_header
+
+    return [HDU(0, 0, header_blocks * BLOCK, 0, parse_header(b""))]
+
+
+async def test_scouts_of_a_kind_without_a_common_layout_stop_the_waiting() -> None:
+    kind = Kind()
+    tasks = [asyncio.create_task(kind.layout()) for _ in range(7)]
+    await asyncio.sleep(0)
+    scouts = [t for t in tasks if t.done()]
+    assert [t.result() for t in scouts] == [(None, True)] * SCOUTS
+    # Two scouts learn two different layouts: no prediction yet, two more scouts go.
+    for blocks in (1, 2):
+        kind.finished(_layout_hdus(blocks), predicted=None, scout=True)
+    await asyncio.sleep(0)
+    assert [t.result() for t in tasks if t.done()] == [(None, True)] * 4
+    # A failed scout teaches nothing but lets another go.
+    kind.finished(None, predicted=None, scout=True)
+    await asyncio.sleep(0)
+    assert sum(t.done() for t in tasks) == 5
+    # Four layouts seen, none common: the kind is not learnt any more, everyone walks.
+    for blocks in (3, 4):
+        kind.finished(_layout_hdus(blocks), predicted=None, scout=True)
+    await asyncio.sleep(0)
+    assert all(t.done() for t in tasks)
+    assert [t.result() for t in tasks[5:]] == [(None, False)] * 2
+    assert kind.predictor.predict() is None
+
+
+async def test_waiting_objects_get_the_scouts_layout() -> None:
+    kind = Kind()
+    first = [asyncio.create_task(kind.layout()) for _ in range(SCOUTS)]
+    waiting = asyncio.create_task(kind.layout())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    for _ in first:
+        kind.finished(_layout_hdus(3), predicted=None, scout=True)
+    layout, scout = await waiting
+    assert layout == ((0, 3 * BLOCK),) and not scout
