@@ -180,10 +180,14 @@ class RangePool:
         end: int | None = None,
         *,
         if_match: str | None = None,
+        retry: int = 0,
     ) -> AsyncIterator[SequentialBody]:
         """``store.open_stream(url, start, end)`` opened with admission, time-out and retries;
         the body holds its slot until the block ends, then is closed and counted (bytes
-        skipped count as discarded)."""
+        skipped count as discarded). ``retry`` > 0: the body is asked for again because an
+        earlier one broke off; it is counted as a retry and waits out the back-off first."""
+        if retry:
+            await self._back_off(retry)
         body = await self._attempts(
             url,
             start,
@@ -264,12 +268,7 @@ class RangePool:
                         raise
                     raise error from exc
                 attempt += 1
-                stats.retries += 1
-                stats.retrying += 1
-                try:
-                    await asyncio.sleep(backoff_delay(attempt, self.options, self._rng))
-                finally:
-                    stats.retrying -= 1
+                await self._back_off(attempt)
                 continue
             except BaseException:
                 self._release(host)
@@ -279,6 +278,16 @@ class RangePool:
             if not listing:
                 stats.latency.record(time.perf_counter() - began)
             return result
+
+    async def _back_off(self, attempt: int) -> None:
+        """Count retry number ``attempt`` and wait out its back-off, holding no slot."""
+        stats = self.stats
+        stats.retries += 1
+        stats.retrying += 1
+        try:
+            await asyncio.sleep(backoff_delay(attempt, self.options, self._rng))
+        finally:
+            stats.retrying -= 1
 
     def _typed(self, exc: Exception, url: str, start: int) -> Exception:
         if isinstance(exc, AstroCloudError):

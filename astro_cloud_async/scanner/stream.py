@@ -19,10 +19,11 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Protocol
 
-from ..errors import FetchError, RangeNotSupportedError
+from ..errors import FetchError
 from ..fits.walker import NeedData, Walker
 from ..options import Options
 from ..pool.retry import is_retryable
+from ..stores.body import over_budget
 from ..stores.capabilities import SequentialBody, StreamOpener
 from .version import ObjectVersion
 
@@ -40,6 +41,7 @@ class StreamPool(Protocol):
         end: int | None = None,
         *,
         if_match: str | None = None,
+        retry: int = 0,
     ) -> AbstractAsyncContextManager[SequentialBody]: ...
 
 
@@ -49,7 +51,7 @@ class BodyFeeder:
     ``received`` counts every body byte read for the object, over all the bodies opened.
     """
 
-    __slots__ = ("_body", "_opened", "_pool", "_stack", "_store", "_url", "options", "received")
+    __slots__ = ("_body", "_pool", "_retries", "_stack", "_store", "_url", "options", "received")
 
     def __init__(self, pool: StreamPool, store: StreamOpener, url: str, options: Options) -> None:
         self._pool = pool
@@ -58,7 +60,7 @@ class BodyFeeder:
         self.options = options
         self._body: SequentialBody | None = None
         self._stack: AsyncExitStack | None = None
-        self._opened = 0
+        self._retries = 0
         self.received = 0
 
     @property
@@ -73,14 +75,18 @@ class BodyFeeder:
             return False
         return body.end is None or need.start < body.end
 
-    async def open(self, start: int, end: int | None, version: ObjectVersion) -> SequentialBody:
-        """Open a body from ``start`` (to ``end``, or the object's end), closing any other."""
+    async def open(
+        self, start: int, end: int | None, version: ObjectVersion, *, retry: int = 0
+    ) -> SequentialBody:
+        """Open a body from ``start`` (to ``end``, or the object's end), closing any other;
+        ``retry`` numbers a body asked for again after one broke off."""
         await self.close()
         stack = AsyncExitStack()
-        opener = self._pool.stream(self._store, self._url, start, end, if_match=version.etag)
+        opener = self._pool.stream(
+            self._store, self._url, start, end, if_match=version.etag, retry=retry
+        )
         body = await stack.enter_async_context(opener)
         self._stack, self._body = stack, body
-        self._opened += 1
         try:
             version.check(start, body.etag, body.object_size, body.last_modified)
         except BaseException:
@@ -97,9 +103,10 @@ class BodyFeeder:
                 data = await self._read(body, need)
                 break
             except FetchError as err:
-                if not is_retryable(err) or self._opened > self.options.retries:
+                if not is_retryable(err) or self._retries >= self.options.retries:
                     raise
-            body = await self.open(need.start, need.end if body.ranged else None, version)
+            self._retries += 1
+            body = await self.open(need.start, need.end, version, retry=self._retries)
             if not self.serves(need):
                 return  # the new answer starts elsewhere: the walk asks again
         size = body.object_size
@@ -110,15 +117,10 @@ class BodyFeeder:
     async def _read(self, body: SequentialBody, need: NeedData) -> bytes:
         end = need.end if body.end is None else min(need.end, body.end)
         if not body.ranged:
+            # A whole body has crossed the wire up to ``end`` once read there.
             budget = self.options.max_stream_bytes
-            cost = self.received + body.received + (end - body.position)
-            if cost > budget:
-                raise RangeNotSupportedError(
-                    f"the server ignores Range and the bytes up to {end} would take {cost} "
-                    f"bytes of streamed answers, more than max_stream_bytes={budget}",
-                    url=self._url,
-                    offset=need.start,
-                )
+            if self.received + end > budget:
+                raise over_budget(self._url, need.start, self.received + end, budget)
         await body.skip(need.start - body.position)
         return await body.read(end - need.start)
 

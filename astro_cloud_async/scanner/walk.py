@@ -185,8 +185,9 @@ class _ObjectWalk:
             if feeder is None:
                 assert self._streams is not None
                 feeder = self._feeder = BodyFeeder(self.pool, self._streams, self.url, self.options)
-            end = need.end if support is RangeSupport.UNKNOWN else None
-            await feeder.open(need.start, end, self.version)
+            # Asked with the range needed: a server that ignores Range sends the whole
+            # object (read on as the walk moves), one that honours it just those bytes.
+            await feeder.open(need.start, need.end, self.version)
             if not feeder.serves(need):
                 await feeder.close()
                 return False

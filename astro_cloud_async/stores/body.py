@@ -14,10 +14,21 @@ from __future__ import annotations
 
 import aiohttp
 
+from ..errors import RangeNotSupportedError
 from .answers import short_body
 from .transport import map_client_errors, read_up_to, skip_bytes
 
-__all__ = ["BodyStream"]
+__all__ = ["BodyStream", "over_budget"]
+
+
+def over_budget(url: str, offset: int, cost: int, budget: int) -> RangeNotSupportedError:
+    """The error for reading past ``max_stream_bytes`` of a server that ignores Range."""
+    return RangeNotSupportedError(
+        f"the server ignores Range, and reaching these bytes would take {cost} bytes of "
+        f"whole-object answers, more than max_stream_bytes={budget}",
+        url=url,
+        offset=offset,
+    )
 
 
 class BodyStream:
@@ -31,6 +42,7 @@ class BodyStream:
     __slots__ = (
         "_closed",
         "_end",
+        "_held",
         "_position",
         "_received",
         "_resp",
@@ -56,7 +68,8 @@ class BodyStream:
     ) -> None:
         self._resp = resp
         self._url = url
-        self._position = start
+        self._position = start  # of the next byte off the wire
+        self._held = b""  # read ahead (prefetch), given before the wire's next bytes
         self._end = end
         self._received = 0
         self._skipped = 0
@@ -69,7 +82,7 @@ class BodyStream:
     @property
     def position(self) -> int:
         """Offset in the object of the next byte the body gives."""
-        return self._position
+        return self._position - len(self._held)
 
     @property
     def end(self) -> int | None:
@@ -88,8 +101,27 @@ class BodyStream:
     def _left(self, n: int) -> int:
         return n if self._end is None else max(0, min(n, self._end - self._position))
 
+    async def prefetch(self, start: int, end: int) -> None:
+        """Read bytes ``[start, end)`` now (skipping to ``start`` first), to be given by the
+        next reads: a body opened for a first range fails, if it fails, while its request is
+        still being made (and retried)."""
+        await self.skip(start - self.position)
+        data = await self.read(end - start)
+        self._held = data
+
+    def _take_held(self, n: int) -> bytes:
+        held = self._held
+        if len(held) <= n:
+            self._held = b""
+            return held
+        self._held = held[n:]
+        return held[:n]
+
     async def read(self, n: int) -> bytes:
         """The next ``n`` bytes; fewer only where the body ends."""
+        if self._held:
+            data = self._take_held(n)
+            return data + await self.read(n - len(data)) if len(data) < n else data
         want = self._left(n)
         if want == 0 or self._resp is None:
             return b""
@@ -105,6 +137,10 @@ class BodyStream:
 
     async def skip(self, n: int) -> int:
         """Read and drop the next ``n`` bytes; return how many there were."""
+        if self._held:
+            dropped = len(self._take_held(n))
+            self._skipped += dropped
+            return dropped + await self.skip(n - dropped) if dropped < n else dropped
         want = self._left(n)
         if want == 0 or self._resp is None:
             return 0
@@ -133,6 +169,6 @@ class BodyStream:
     def __repr__(self) -> str:
         kind = "206" if self.ranged else "200"
         return (
-            f"<BodyStream {kind} at {self._position} of [..{self._end}) "
+            f"<BodyStream {kind} at {self.position} of [..{self._end}) "
             f"size={self.object_size} received={self._received}>"
         )

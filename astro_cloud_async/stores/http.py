@@ -31,7 +31,7 @@ from .answers import (
     xml_field,
 )
 from .base import ListPage, RangeResult, SourceKind, StoreBase, check_range, range_header
-from .body import BodyStream
+from .body import BodyStream, over_budget
 from .capabilities import Answer, HostRanges, RangesResult, RangeSupport
 from .multirange import multi_range_header, read_ranges_response
 from .transport import (
@@ -216,7 +216,9 @@ class HTTPStore(StoreBase):
         read in order; the caller closes it.
 
         A server that ignores Range answers with the whole object: the body then starts at
-        byte 0 (``ranged`` is False) and the caller skips to where it wants to be.
+        byte 0 (``ranged`` is False). With ``end``, the bytes ``[start, end)`` are read before
+        this returns (skipping to them in a whole body, at most ``max_stream_bytes`` of it),
+        so a failure on the way is the request's, and the body is at ``start``.
         """
         value = f"bytes={start}-" if end is None else range_header(start, end)
         if end is not None:
@@ -226,10 +228,15 @@ class HTTPStore(StoreBase):
             resp = await self._get(url, headers)
         try:
             body = await self._body(resp, url, start, end)
+            _check_version(url, start, if_match, body.etag)
+            if end is not None:
+                budget = self._options.max_stream_bytes
+                if not body.ranged and end > budget:
+                    raise over_budget(url, start, end, budget)
+                await body.prefetch(start, end)
         except BaseException:
             resp.close()
             raise
-        _check_version(url, start, if_match, body.etag)
         return body
 
     async def _body(
