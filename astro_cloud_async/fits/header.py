@@ -97,11 +97,11 @@ def _card_starts_with(buf: bytes | bytearray, prefix: bytes, start: int, stop: i
     """Whether a card of ``buf[start:stop]`` starts with ``prefix`` (looked for in the string
     of the cards' first bytes, so text inside cards costs nothing)."""
     firsts = buf[start:stop:CARD_LENGTH]
-    lead = prefix[:1]
+    lead, second, size = prefix[:1], prefix[1], len(buf)
     k = firsts.find(lead)
     while k >= 0:
         pos = start + k * CARD_LENGTH
-        if buf[pos : pos + len(prefix)] == prefix:
+        if pos + 1 < size and buf[pos + 1] == second and buf[pos : pos + len(prefix)] == prefix:
             return True
         k = firsts.find(lead, k + 1)
     return False
@@ -184,7 +184,12 @@ class Header(Mapping[str, object]):
 
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
         buf = data if isinstance(data, (bytes, bytearray)) else bytes(data)
-        end = find_end(buf)
+        last = len(buf) - CARD_LENGTH
+        if last >= 0 and last % CARD_LENGTH == 0 and buf.endswith(_END_CARD):
+            # As a walker gives it: up to its END card. Is it the first one?
+            end = last if not _card_starts_with(buf, b"END", 0, last) else find_end(buf)
+        else:
+            end = find_end(buf)
         if end >= 0:
             self.raw = bytes(buf[: end + CARD_LENGTH])
             self.ended = True

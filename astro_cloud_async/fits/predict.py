@@ -43,6 +43,10 @@ def coalesce(layout: Layout, gap: int) -> tuple[tuple[int, int], ...]:
     return tuple((a, b) for a, b in merged)
 
 
+def _second(item: tuple[Layout, int]) -> int:
+    return item[1]
+
+
 class LayoutPredictor:
     """Learns the layouts of walked objects and predicts the next one's header ranges."""
 
@@ -55,6 +59,8 @@ class LayoutPredictor:
         self.misses = 0
         self.seen = 0
         """Objects learnt from, in all."""
+        self._prediction: Layout | None = None
+        self._stale = False
 
     def learn(self, hdus: Sequence[HDU], *, predicted: Layout | None = None) -> None:
         """Record the layout of a walked object (and whether ``predicted`` matched it)."""
@@ -74,15 +80,18 @@ class LayoutPredictor:
                 del self._counts[old]
         self._recent.append(layout)
         self._counts[layout] += 1
+        self._stale = True
 
     def predict(self) -> Layout | None:
         """The most likely layout of the next object, or None when there is no clear one."""
-        if not self._counts:
-            return None
-        layout, count = self._counts.most_common(1)[0]
-        if count < self._min_agree or 2 * count < len(self._recent):
-            return None
-        return layout
+        if self._stale:
+            self._stale = False
+            self._prediction = None
+            if self._counts:
+                layout, count = max(self._counts.items(), key=_second)
+                if count >= self._min_agree and 2 * count >= len(self._recent):
+                    self._prediction = layout
+        return self._prediction
 
     @property
     def learning(self) -> bool:

@@ -207,9 +207,10 @@ class ByteRangesParser:
         if buf.startswith(b"\r\n", pos) or buf.startswith(b"\n", pos):
             end, block = pos, b""  # no header at all
         else:
-            end = buf.find(b"\n\r\n", pos, pos + MAX_PART_HEADERS)
-            bare = buf.find(b"\n\n", pos, pos + MAX_PART_HEADERS)
-            if end < 0 or 0 <= bare < end:
+            limit = pos + MAX_PART_HEADERS
+            end = buf.find(b"\n\r\n", pos, limit)
+            bare = buf.find(b"\n\n", pos, end if end >= 0 else limit)  # (not in part data)
+            if bare >= 0:
                 end = bare
             if end < 0:
                 if len(buf) - pos > MAX_PART_HEADERS:

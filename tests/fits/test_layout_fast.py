@@ -176,3 +176,12 @@ def test_find_end_takes_the_card_by_card_answer(pieces: list[str], start: int, c
     stop = max(begin, len(buf) - cut)
     assert find_end(buf, begin, stop) == _scan_end(buf, begin, stop)
     assert find_end(bytearray(buf)) == _scan_end(buf, 0, len(buf))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(end_pieces, max_size=12))
+def test_a_header_given_up_to_its_end_card_is_cut_where_find_end_says(pieces: list[str]) -> None:
+    buf = ("".join(pieces) + _card("END")).encode("latin-1")
+    end = _scan_end(buf, 0, len(buf))
+    header = parse_header(buf)
+    assert header.ended and header.raw == buf[: end + 80]
