@@ -312,3 +312,21 @@ def test_stride_from_two_in_a_row_is_bounded() -> None:
     size = b.end + 1000 * (b.end - b.header_offset) + 5  # not whole copies: two in a row decide
     ranges = stride_ranges([a], NeedData(b.end, b.end + BLOCK), size, b)
     assert len(ranges) == MAX_STRIDE_HEADERS
+
+
+@pytest.mark.parametrize("shape", ["first-only", "spanning", "object-store"])
+async def test_other_answers_to_several_ranges_give_exact_records(
+    shapes: ShapesServer, survey: Path, shape: str
+) -> None:
+    """Predicted objects asked for both header ranges at once, answered with the first range
+    only, one part spanning both (the whole 17 MB gap: read only as far as the first range),
+    or an object store's headers (never asked for two ranges): exact records, few bytes."""
+    files = _files(survey, "tess")
+    urls = {shapes.url(shape, p.name): p for p in files}
+    records = await _scan(list(urls))
+    _check_records(records, urls)
+    served = shapes.served(shape)
+    several = [s for s in served if s.range is not None and "," in s.range]
+    assert len(several) == (0 if shape == "object-store" else 1)  # then the host is known
+    assert all(s.status in (200, 206) for s in served)
+    assert sum(s.bytes_sent for s in served) < len(files) * 64 * 1024 + 17_800_000
