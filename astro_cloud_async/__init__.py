@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from .errors import ObjectChangedError as ObjectChangedError
     from .errors import ObjectNotFoundError as ObjectNotFoundError
     from .errors import RangeNotSatisfiableError as RangeNotSatisfiableError
+    from .errors import RangeNotSupportedError as RangeNotSupportedError
     from .errors import ResponseError as ResponseError
     from .errors import ServerError as ServerError
     from .errors import ThrottledError as ThrottledError
@@ -80,6 +81,7 @@ _ERRORS = (
     "ObjectChangedError",
     "ObjectNotFoundError",
     "RangeNotSatisfiableError",
+    "RangeNotSupportedError",
     "ResponseError",
     "ServerError",
     "ThrottledError",

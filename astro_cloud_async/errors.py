@@ -33,6 +33,7 @@ __all__ = [
     "ObjectChangedError",
     "ObjectNotFoundError",
     "RangeNotSatisfiableError",
+    "RangeNotSupportedError",
     "ResponseError",
     "ServerError",
     "ThrottledError",
@@ -224,6 +225,11 @@ class ThrottledError(ServerError):
 
 class RangeNotSatisfiableError(FetchError):
     """HTTP 416 where the object was expected to hold the requested bytes."""
+
+
+class RangeNotSupportedError(FetchError):
+    """The server ignores Range and the object's headers lie beyond what one streamed answer
+    may cost (the ``max_stream_bytes`` option)."""
 
 
 class ResponseError(FetchError):

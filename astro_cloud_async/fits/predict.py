@@ -43,6 +43,10 @@ def coalesce(layout: Layout, gap: int) -> tuple[tuple[int, int], ...]:
     return tuple((a, b) for a, b in merged)
 
 
+def _second(item: tuple[Layout, int]) -> int:
+    return item[1]
+
+
 class LayoutPredictor:
     """Learns the layouts of walked objects and predicts the next one's header ranges."""
 
@@ -53,12 +57,17 @@ class LayoutPredictor:
         self._merge_gap = merge_gap
         self.hits = 0
         self.misses = 0
+        self.seen = 0
+        """Objects learnt from, in all."""
+        self._prediction: Layout | None = None
+        self._stale = False
 
     def learn(self, hdus: Sequence[HDU], *, predicted: Layout | None = None) -> None:
         """Record the layout of a walked object (and whether ``predicted`` matched it)."""
         if not hdus:
             return
         layout = layout_of(hdus)
+        self.seen += 1
         if predicted is not None:
             if predicted == layout:
                 self.hits += 1
@@ -71,15 +80,24 @@ class LayoutPredictor:
                 del self._counts[old]
         self._recent.append(layout)
         self._counts[layout] += 1
+        self._stale = True
 
     def predict(self) -> Layout | None:
         """The most likely layout of the next object, or None when there is no clear one."""
-        if not self._counts:
-            return None
-        layout, count = self._counts.most_common(1)[0]
-        if count < self._min_agree or 2 * count < len(self._recent):
-            return None
-        return layout
+        if self._stale:
+            self._stale = False
+            self._prediction = None
+            if self._counts:
+                layout, count = max(self._counts.items(), key=_second)
+                if count >= self._min_agree and 2 * count >= len(self._recent):
+                    self._prediction = layout
+        return self._prediction
+
+    @property
+    def learning(self) -> bool:
+        """Whether the first objects are still being learnt from (fewer than twice the
+        agreement needed): a prediction may come soon."""
+        return self.seen < 2 * self._min_agree
 
     def ranges(self, layout: Layout) -> tuple[tuple[int, int], ...]:
         """The byte ranges to fetch for ``layout``: its header ranges, nearby ones merged."""
