@@ -60,6 +60,7 @@ class LayoutPredictor:
         self.seen = 0
         """Objects learnt from, in all."""
         self._prediction: Layout | None = None
+        self._unanimous = False
         self._stale = False
 
     def learn(self, hdus: Sequence[HDU], *, predicted: Layout | None = None) -> None:
@@ -91,6 +92,7 @@ class LayoutPredictor:
                 layout, count = max(self._counts.items(), key=_second)
                 if count >= self._min_agree and 2 * count >= len(self._recent):
                     self._prediction = layout
+                    self._unanimous = count == len(self._recent)
         return self._prediction
 
     @property
@@ -99,9 +101,16 @@ class LayoutPredictor:
         agreement needed): a prediction may come soon."""
         return self.seen < 2 * self._min_agree
 
-    def ranges(self, layout: Layout) -> tuple[tuple[int, int], ...]:
-        """The byte ranges to fetch for ``layout``: its header ranges, nearby ones merged."""
-        return coalesce(layout, self._merge_gap)
+    def ranges(self, layout: Layout, *, head: int = 0) -> tuple[tuple[int, int], ...]:
+        """The byte ranges to fetch for ``layout``: its header ranges, nearby ones merged.
+
+        While the recent objects do not all share the layout, the first range covers at least
+        ``[0, head)`` (a cold walk's first read): in the same request that costs a few blocks
+        more, and an object whose headers all lie there is read whole when the prediction is
+        wrong, so a folder mixing small files of several layouts costs one request an object.
+        Where every recent object had the layout, exactly its header bytes are asked for."""
+        extend = head > 0 and not self._unanimous
+        return coalesce(((0, head), *layout) if extend else layout, self._merge_gap)
 
     def __repr__(self) -> str:
         return (

@@ -262,7 +262,8 @@ async def walk_object(
         learner = predictor
     found: list[HDU] | None = None
     try:
-        await walk.run(learner.ranges(layout) if learner is not None and layout else ())
+        predicted = learner.ranges(layout, head=options.first_read) if learner and layout else ()
+        await walk.run(predicted)
         found = walk.hdus
     except AstroCloudError as err:
         return ObjectFailed(url, err.with_url(url), walk.records(whole=False))

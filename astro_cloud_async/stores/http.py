@@ -119,9 +119,12 @@ class HTTPStore(StoreBase):
         self._timeout = client_timeout(options)
         stores = (options.endpoint_url,) if options.endpoint_url else ()
         self.hosts = hosts if hosts is not None else HostRanges(object_stores=stores)
+        self._closed = False
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
+            if self._closed:
+                raise ConfigurationError("HTTPStore used after aclose()")
             self._session = make_session(self._options)
         return self._session
 
@@ -309,6 +312,7 @@ class HTTPStore(StoreBase):
         raise ConfigurationError("HTTP(S) locations cannot be listed", url=url_prefix)
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._owns_session and self._session is not None:
             session, self._session = self._session, None
             await session.close()

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from servers import HTTPServer, start_nginx
+from servers.survey import write_survey
 
-from astro_cloud_async import HDURecord, ObjectFailed, scan
+from astro_cloud_async import Client, HDURecord, ObjectFailed, scan
 from astro_cloud_async.demo.survey import (
     write_mosaic_like,
     write_table_like,
@@ -283,3 +284,25 @@ async def test_waiting_objects_get_the_scouts_layout() -> None:
         kind.finished(_layout_hdus(3), predicted=None, scout=True)
     layout, scout = await waiting
     assert layout == ((0, 3 * BLOCK),) and not scout
+
+
+async def test_a_folder_of_mixed_small_files_costs_one_read_an_object(tmp_path: Path) -> None:
+    """Six kinds of small file under one name pattern: a layout shared by half the recent
+    objects is predicted, and a wrong prediction must not cost a second read."""
+    files = write_survey(tmp_path, 120)
+    predicted = Client(predict_layout=True)
+    walked = Client(predict_layout=False)
+    outcomes = []
+    for client in (predicted, walked):
+        async with client:
+            found = sorted(
+                [
+                    (r.url, r.index, r.data_offset)
+                    async for r in client.scan(str(tmp_path / "survey"))
+                ]
+            )
+            outcomes.append((found, client.stats.requests))
+    (with_prediction, requests), (without, walked_requests) = outcomes
+    assert with_prediction == without and len({url for url, _, _ in without}) == len(files)
+    assert walked_requests == len(files)
+    assert requests == len(files)
