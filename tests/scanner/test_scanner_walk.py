@@ -108,8 +108,9 @@ async def test_object_replaced_between_reads_fails_with_what_was_read(mosaic_byt
     assert outcome.error.url == URL
     assert outcome.url == URL
     # The first read, then the two other CCD headers at the first CCD's stride, together.
+    # Kept: the primary, and the first CCD, whose header the first version gave.
     assert len(store.calls) == 3
-    assert [r.index for r in outcome.records] == [0]
+    assert [r.index for r in outcome.records] == [0, 1]
     assert all(r.etag == '"v1"' for r in outcome.records)
 
 
@@ -145,10 +146,12 @@ async def test_fetch_failure_midway_keeps_earlier_records(tess_bytes: bytes) -> 
     assert isinstance(outcome, ObjectFailed)
     assert outcome.error is error
     assert outcome.offset == 17775360
-    # The first read holds the primary and the first image header; the primary is final
-    # (a valid header follows it), the image HDU waits for what follows its data.
-    assert [r.index for r in outcome.records] == [0]
+    # The first read holds the primary and the first image header: both are kept (the
+    # image's record is the one found last, what follows its data unknown).
+    assert [r.index for r in outcome.records] == [0, 1]
+    assert [r.data_offset for r in outcome.records] == [2880, 20160]
     assert outcome.records[0].object_size == len(tess_bytes)
+    assert all(r.n_hdus is None for r in outcome.records)
 
 
 async def test_missing_object_fails_with_no_records() -> None:
