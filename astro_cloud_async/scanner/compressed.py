@@ -69,8 +69,10 @@ class RangeFetch(Protocol):
 
 class StoredStream:
     """The stored bytes of one object in order, from ``position`` on: through bodies opened by
-    ``feeder`` in growing windows (or the feeder's body already open at ``position``), or,
-    from a store that opens no bodies, one range per request of :data:`READ_PIECE` bytes."""
+    ``feeder`` in growing windows, the first ``window`` bytes long (or the feeder's body
+    already open at ``position``), or, from a store that opens no bodies, one range per
+    request of :data:`READ_PIECE` bytes. A body that breaks off is asked again for the rest
+    of its window, from the first byte not read yet."""
 
     __slots__ = (
         "_ended",
@@ -95,6 +97,7 @@ class StoredStream:
         *,
         feeder: BodyFeeder | None,
         position: int,
+        window: int = WINDOW_FIRST,
     ) -> None:
         self._pool = pool
         self._store = store
@@ -102,7 +105,7 @@ class StoredStream:
         self._options = options
         self._version = version
         self._feeder = feeder
-        self._window = WINDOW_FIRST
+        self._window = window
         self._ended = False
         self._retries = 0
         self.position = position
@@ -156,20 +159,24 @@ class StoredStream:
             if not is_retryable(err) or self._retries >= self._options.retries:
                 raise
             self._retries += 1
-            await self._open(feeder, at, budget, retry=self._retries)
+            await self._open(feeder, at, budget, retry=self._retries, end=body.end)
             return None
         if len(data) < want:
             self._ended = True  # only a body of unknown length ends short (others raise)
         return data
 
     async def _open(
-        self, feeder: BodyFeeder, at: int, budget: int, *, retry: int = 0
+        self, feeder: BodyFeeder, at: int, budget: int, *, retry: int = 0, end: int | None = None
     ) -> SequentialBody:
+        """A body from ``at``: to ``end`` (the rest of a window that broke off), else a new
+        window, within the object and the budget."""
+        if end is None or end <= at:
+            end = at + self._window
+            self._window = min(2 * self._window, WINDOW_MAX)
+        end = min(end, budget)
         size = self._version.size
-        end = min(at + self._window, budget)
         if size is not None:
             end = min(end, size)
-        self._window = min(2 * self._window, WINDOW_MAX)
         return await feeder.open(at, end, self._version, retry=retry, prefetch=READ_PIECE)
 
     async def _fetch(self, at: int, budget: int) -> bytes:

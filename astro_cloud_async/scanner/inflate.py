@@ -199,7 +199,8 @@ class Inflater:
             self._crc = zlib.crc32(data, self._crc)
             self._length += len(data)
         if d.eof:
-            self._input = d.unused_data + self._input
+            # What follows the deflate data (zlib may leave it in unconsumed_tail as well).
+            self._input = d.unused_data
             self._decompressor = None
             self._stage = _TRAILER
             return data

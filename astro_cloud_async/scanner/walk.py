@@ -122,6 +122,7 @@ class _ObjectWalk:
         "_sniffed",
         "_streams",
         "_strided_at",
+        "_window",
         "compression",
         "hdus",
         "options",
@@ -148,6 +149,7 @@ class _ObjectWalk:
         self._sniffed = False  # the first bytes were looked at
         self._head: tuple[Compression, bytes] | None = None  # first bytes of a compressed object
         self.compression: Compression | None = None
+        self._window = WINDOW_FIRST  # the next window of a compressed object's stored bytes
 
     def support(self) -> RangeSupport:
         multi = self._multi
@@ -185,8 +187,9 @@ class _ObjectWalk:
         """The first request of an object whose name says it is compressed: a window of the
         size the compressed walk reads in, its first bytes read while it is made (the walker
         reads on from it, whatever the content turns out to be)."""
-        end = WINDOW_FIRST if self.version.size is None else min(WINDOW_FIRST, self.version.size)
+        end = min(WINDOW_FIRST, self.options.max_stream_bytes)
         await self._feeder_for().open(0, end, self.version, prefetch=self.options.first_read)
+        self._window = 2 * WINDOW_FIRST
 
     async def _inflate(self, compression: Compression, head: bytes) -> None:
         """Walk the rest of a compressed object whose first bytes are ``head``: its stored
@@ -202,6 +205,7 @@ class _ObjectWalk:
             self.version,
             feeder=feeder,
             position=len(head),
+            window=self._window,
         )
         body = InflatedBody(stored, compression, head, self.url)
         hdus = self.hdus

@@ -99,12 +99,6 @@ def image_refs(table: pyarrow.Table) -> tuple[list[ImageRef], list[tuple[str, in
         columns.append("compression")
     for row in table.select(columns).to_pylist():
         url, index = str(row["url"]), int(row["hdu"])
-        if row.get("compression"):
-            reason = (
-                f"the object is {row['compression']}-compressed: no byte range reaches its data"
-            )
-            skipped.append((url, index, reason))
-            continue
         header = parse_header(str(row["header"]).encode("ascii", errors="replace"))
         try:
             layout = ImageLayout.from_header(header, url=url, data_offset=int(row["data_offset"]))
