@@ -232,12 +232,15 @@ async def body_of(
     etag: str | None,
     last_modified: str | None = None,
     closer: Closer | None = None,
+    stored: bool = False,
 ) -> BodyStream:
     """The body of a 200, 206 or 416 answer to a GET of bytes ``[start, end)`` (``end``
     None: to the end of the object), checked as every ranged answer is: a 206 must start at
     ``start``; a 200 is the whole object from byte 0; a 416 is an empty body at ``start``.
-    ``closer`` is called once the body is closed (a store's request context)."""
-    refuse_encoded(resp, url, start)
+    ``closer`` is called once the body is closed (a store's request context); ``stored``:
+    the body is the stored bytes whatever its ``Content-Encoding`` (an object store's)."""
+    if not stored:
+        refuse_encoded(resp, url, start)
     headers = resp.headers
     if resp.status == 416:
         cr = parse_content_range(headers.get("Content-Range"))

@@ -3,8 +3,8 @@
 One multi-HDU file written with astropy (an image primary, two 512 x 512 float32 images of
 noise, a binary table) is stored plain, gzip-compressed, bzip2-compressed, tile-compressed
 (``.fits.fz``), as a gzip of several members, as gzip under a plain ``.fits`` name, and as a
-gzip cut short. Each is scanned from a local path, nginx (Range honoured, and ignored), S3
-(SeaweedFS), GCS (fake-gcs-server) and Azure (Azurite), and every record is held against
+gzip cut short. Each is scanned from a local path, nginx (Range honoured, and ignored), Apache,
+Caddy, S3 (SeaweedFS), GCS (fake-gcs-server) and Azure (Azurite), and every record is held against
 astropy's reading of the same file: where each HDU lies in the decompressed stream, its data
 size, every card (and a tile-compressed image's header as astropy shows it). The servers' logs
 say what each compressed object cost: its stored bytes once, in windows of 1 MiB doubling up
@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from astropy.io import fits
-from servers import AccessLogEntry, HTTPServer, start_nginx
+from servers import AccessLogEntry, HTTPServer, start_apache, start_caddy, start_nginx
 from servers.availability import start_or_skip
 from servers.azurite import AzureServer
 from servers.gcs import GCSServer, start_fake_gcs
@@ -274,6 +274,14 @@ def nginx(folder: Path) -> Iterator[HTTPServer]:
     server.stop()
 
 
+@pytest.fixture(scope="module", params=["apache", "caddy"])
+def other_http(request: pytest.FixtureRequest, folder: Path) -> Iterator[HTTPServer]:
+    start = start_apache if request.param == "apache" else start_caddy
+    server = start_or_skip(lambda: start(folder))
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def nginx_norange(folder: Path) -> Iterator[HTTPServer]:
     server = start_or_skip(lambda: start_nginx(folder, max_ranges=0))
@@ -281,15 +289,25 @@ def nginx_norange(folder: Path) -> Iterator[HTTPServer]:
     server.stop()
 
 
+async def _http_scan(server: HTTPServer, folder: Path, reference: dict[str, Summary]) -> None:
+    urls = {name: server.url(name) for name in [*COMPRESSION, CUT]}
+    mark = server.log_mark()
+    found = await _scan(urls)
+    _check(folder, reference, found)
+    per = _per_object(server.access_log_entries(mark, at_least=len(urls)), "/")
+    _check_costs(folder, per)
+
+
 async def test_http_gives_astropys_records_in_bounded_windows(
     nginx: HTTPServer, folder: Path, reference: dict[str, Summary]
 ) -> None:
-    urls = {name: nginx.url(name) for name in [*COMPRESSION, CUT]}
-    mark = nginx.log_mark()
-    found = await _scan(urls)
-    _check(folder, reference, found)
-    per = _per_object(nginx.access_log_entries(mark, at_least=len(urls)), "/")
-    _check_costs(folder, per)
+    await _http_scan(nginx, folder, reference)
+
+
+async def test_apache_and_caddy_too(
+    other_http: HTTPServer, folder: Path, reference: dict[str, Summary]
+) -> None:
+    await _http_scan(other_http, folder, reference)
 
 
 async def test_http_ignoring_range_reads_each_object_in_one_answer(
@@ -311,6 +329,18 @@ async def test_http_ignoring_range_reads_each_object_in_one_answer(
 @pytest.fixture(scope="module")
 def s3_compressed(s3_server: S3Server, folder: Path) -> S3Server:
     upload_folder(s3_server, folder, s3_server.scratch_bucket, prefix="compressed/")
+    # The gzip object once more, stored with "Content-Encoding: gzip" (S3 keeps that header as
+    # the object's metadata and sends the stored bytes with it, ranges and all).
+    client = s3_server.client(direct=True)
+    try:
+        client.put_object(
+            Bucket=s3_server.scratch_bucket,
+            Key="encoded/field.fits.gz",
+            Body=(folder / "field.fits.gz").read_bytes(),
+            ContentEncoding="gzip",
+        )
+    finally:
+        client.close()
     return s3_server
 
 
@@ -328,6 +358,16 @@ async def test_s3_gives_astropys_records_in_bounded_windows(
     await asyncio.sleep(0.3)  # the logging proxy writes a line just after its answer
     entries = server.access_log_entries(mark, at_least=len(urls))
     _check_costs(folder, _per_object(entries, "/compressed/"))
+
+
+async def test_s3_objects_stored_with_a_content_encoding_are_read_as_stored(
+    s3_compressed: S3Server, reference: dict[str, Summary]
+) -> None:
+    url = s3_compressed.url(s3_compressed.scratch_bucket, "encoded/field.fits.gz")
+    async with aca.Client(endpoint_url=s3_compressed.endpoint_url, anon=True) as client:
+        records = await client.read_headers(url)
+    assert [_summary(r) for r in records] == reference["field.fits.gz"]
+    assert {r.compression for r in records} == {"gzip"}
 
 
 @pytest.fixture(scope="module")

@@ -218,7 +218,7 @@ class AzureStore(StoreBase):
             if total is not None and start >= total:
                 resp.close()
                 return past_end(url, start, total, resp.headers.get("ETag"))
-            result = await read_range_response(resp, url, start, end)
+            result = await read_range_response(resp, url, start, end, stored=True)
         if if_match is not None and not etags_match(if_match, result.etag):
             raise ObjectChangedError(
                 f"ETag is now {result.etag}, expected {if_match}", url=url, offset=start
@@ -249,7 +249,7 @@ class AzureStore(StoreBase):
             if total is not None and start >= total:
                 resp.close()
                 return empty_body(url, start, total, etag, closer=closer)
-            return await body_of(resp, url, start, end, etag=etag, closer=closer)
+            return await body_of(resp, url, start, end, etag=etag, closer=closer, stored=True)
 
         request = self._get(loc, blob_path(loc.container, loc.blob), {}, headers, url, start)
         return await open_body(

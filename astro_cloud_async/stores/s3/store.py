@@ -231,7 +231,7 @@ class S3Store(StoreBase):
             headers["If-Match"] = if_match
         async with self._send(loc, url, start, headers=headers) as resp:
             if resp.status in (200, 206):
-                result = await read_range_response(resp, url, start, end)
+                result = await read_range_response(resp, url, start, end, stored=True)
             else:
                 body = await read_error_body(resp)
                 code = xml_field(body, "Code")
@@ -264,7 +264,7 @@ class S3Store(StoreBase):
         async def answer(resp: aiohttp.ClientResponse, closer: Closer) -> BodyStream:
             etag = resp.headers.get("ETag")
             if resp.status in (200, 206):
-                return await body_of(resp, url, start, end, etag=etag, closer=closer)
+                return await body_of(resp, url, start, end, etag=etag, closer=closer, stored=True)
             body = await read_error_body(resp)
             code = xml_field(body, "Code")
             if resp.status != 416 and code != "InvalidRange":
