@@ -149,6 +149,7 @@ CASES = [
     Case("gzipped.fits.gz", gzip.compress(IMAGE, mtime=0), records=3, whole=IMAGE),
     Case("bzipped.fits.bz2", bz2.compress(IMAGE), records=3, whole=IMAGE),
     Case("gzipped_named_plain.fits", gzip.compress(IMAGE, mtime=0), records=3, whole=IMAGE),
+    Case("plain_named_gzip.fits.gz", IMAGE, records=3),  # content decides, not the name
     Case(
         "members.fits.gz",
         gzip.compress(IMAGE[:4000], mtime=0) + gzip.compress(IMAGE[4000:], mtime=0),

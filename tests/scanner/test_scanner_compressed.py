@@ -42,7 +42,7 @@ import astro_cloud_async as aca
 from astro_cloud_async.audit import verify_record
 from astro_cloud_async.catalog.rows import object_rows
 from astro_cloud_async.cutouts import cutouts
-from astro_cloud_async.demo.survey import astropy_layout
+from astro_cloud_async.demo.survey import astropy_layout, write_tess_ffi_like
 from astro_cloud_async.scanner.compressed import READ_PIECE, WINDOW_FIRST, WINDOW_MAX
 from astro_cloud_async.sections import SectionFailed, read_section, record_from_row
 from astro_cloud_async.virtual.refs import image_refs
@@ -529,6 +529,31 @@ async def test_a_folder_of_compressed_objects_with_plain_names_is_never_predicte
     size = (folder / "disguised.fits").stat().st_size
     for name, got in per.items():
         assert sorted(e.range or "" for e in got) == sorted(_expected_ranges(name, size)), name
+
+
+async def test_a_plain_file_with_a_compressed_name_costs_at_most_one_window(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "misnamed"
+    root.mkdir()
+    path = write_tess_ffi_like(root / "frame.fits.gz", seed=3)  # FITS, 35.5 MB, named .gz
+    server = start_or_skip(lambda: start_nginx(root))
+    try:
+        mark = server.log_mark()
+        records = aca.read_headers(server.url(path.name))
+        entries = server.access_log_entries(mark, at_least=2)
+    finally:
+        server.stop()
+    assert [(r.header_offset, r.data_offset) for r in records] == [
+        (h.header_offset, h.data_offset) for h in astropy_layout(path)
+    ]
+    assert {r.compression for r in records} == {None}
+    # The first window is closed as the walk jumps past it; the last header is one range.
+    assert [e.range for e in entries] == [
+        f"bytes=0-{WINDOW_FIRST - 1}",
+        f"bytes={records[2].header_offset}-{records[2].header_offset + 8 * 2880 - 1}",
+    ]
+    assert entries[0].bytes_sent <= WINDOW_FIRST
 
 
 # --- reads that need offsets in the stored object refuse compressed records ----------------------
