@@ -70,8 +70,9 @@ class LayoutPredictor:
         self, hdus: Sequence[HDU], *, predicted: Layout | None = None, reachable: bool = True
     ) -> None:
         """Record the layout of a walked object (and whether ``predicted`` matched it);
-        ``reachable=False``: its headers cannot be fetched by offset (:data:`UNREACHABLE`)."""
-        if not hdus:
+        ``reachable=False``: its headers cannot be fetched by offset (:data:`UNREACHABLE`),
+        which is known even of such an object that failed (``hdus`` may then be empty)."""
+        if reachable and not hdus:
             return
         layout = layout_of(hdus) if reachable else UNREACHABLE
         self.seen += 1

@@ -181,6 +181,8 @@ class StoredStream:
 
     async def _fetch(self, at: int, budget: int) -> bytes:
         end = min(at + READ_PIECE, budget)
+        if self._version.size is not None:
+            end = min(end, self._version.size)
         result = await self._pool.fetch(
             self._store, self._url, at, end, if_match=self._version.etag
         )

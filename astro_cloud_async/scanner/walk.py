@@ -363,11 +363,11 @@ async def walk_object(
     except AstroCloudError as err:
         return ObjectFailed(url, err.with_url(url), walk.records(whole=False))
     finally:
-        reachable = walk.compression is None
+        reachable = walk.compression is None  # a compressed object teaches even if it failed
         if isinstance(predictor, Kind):
             predictor.finished(found, predicted=layout, scout=scout, reachable=reachable)
-        elif predictor is not None and found is not None:
-            predictor.learn(found, predicted=layout, reachable=reachable)
+        elif predictor is not None and (found is not None or not reachable):
+            predictor.learn(found or (), predicted=layout, reachable=reachable)
     return walk.records(whole=True)
 
 

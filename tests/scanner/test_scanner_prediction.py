@@ -19,7 +19,7 @@ from astro_cloud_async.demo.survey import (
     write_tess_ffi_like,
 )
 from astro_cloud_async.fits.layout import BLOCK
-from astro_cloud_async.fits.predict import LayoutPredictor
+from astro_cloud_async.fits.predict import UNREACHABLE, LayoutPredictor
 from astro_cloud_async.fits.walker import HDU, walk_file
 from astro_cloud_async.options import Options
 from astro_cloud_async.pool import RangePool
@@ -283,3 +283,19 @@ async def test_waiting_objects_get_the_scouts_layout() -> None:
         kind.finished(_layout_hdus(3), predicted=None, scout=True)
     layout, scout = await waiting
     assert layout == ((0, 3 * BLOCK),) and not scout
+
+
+async def test_compressed_scouts_teach_that_there_is_nothing_to_prefetch() -> None:
+    kind = Kind()
+    scouts = [asyncio.create_task(kind.layout()) for _ in range(SCOUTS)]
+    waiting = asyncio.create_task(kind.layout())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    # One compressed scout walked, one failed (past max_stream_bytes, say): both were
+    # compressed, so both say the kind's headers cannot be fetched by offset.
+    kind.finished(_layout_hdus(3), predicted=None, scout=True, reachable=False)
+    kind.finished(None, predicted=None, scout=True, reachable=False)
+    layout, scout = await waiting
+    assert (layout, scout) == (UNREACHABLE, False)  # walk it, nothing to prefetch, no waiting
+    assert kind.predictor.ranges(layout) == ()
+    assert all(s.done() for s in scouts)
