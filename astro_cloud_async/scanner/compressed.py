@@ -15,8 +15,7 @@ of the stored object: only there is it known that no HDU follows.
 window that breaks off with a retryable error is asked for again from where the decompressor
 stands (its state is kept), so nothing is decompressed twice. Pieces of more than
 :data:`INLINE_MAX` bytes, and every bzip2 piece, are decompressed in a worker thread (zlib and
-bz2 release the GIL), so a large object neither blocks the event loop nor keeps the other
-core idle.
+bz2 release the GIL while they work), so a large object does not block the event loop.
 """
 
 from __future__ import annotations
