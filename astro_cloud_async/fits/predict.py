@@ -21,10 +21,14 @@ from collections.abc import Sequence
 from .layout import BLOCK
 from .walker import HDU
 
-__all__ = ["Layout", "LayoutPredictor", "layout_of"]
+__all__ = ["UNREACHABLE", "Layout", "LayoutPredictor", "layout_of"]
 
 Layout = tuple[tuple[int, int], ...]
 """The header ranges ``(header_offset, data_offset)`` of an object's HDUs, in order."""
+
+UNREACHABLE: Layout = ()
+"""The layout of an object whose headers cannot be fetched by offset (one compressed whole):
+predicted, it means "walk it, nothing to prefetch"."""
 
 
 def layout_of(hdus: Sequence[HDU]) -> Layout:
@@ -63,11 +67,15 @@ class LayoutPredictor:
         self._unanimous = False
         self._stale = False
 
-    def learn(self, hdus: Sequence[HDU], *, predicted: Layout | None = None) -> None:
-        """Record the layout of a walked object (and whether ``predicted`` matched it)."""
-        if not hdus:
+    def learn(
+        self, hdus: Sequence[HDU], *, predicted: Layout | None = None, reachable: bool = True
+    ) -> None:
+        """Record the layout of a walked object (and whether ``predicted`` matched it);
+        ``reachable=False``: its headers cannot be fetched by offset (:data:`UNREACHABLE`),
+        which is known even of such an object that failed (``hdus`` may then be empty)."""
+        if reachable and not hdus:
             return
-        layout = layout_of(hdus)
+        layout = layout_of(hdus) if reachable else UNREACHABLE
         self.seen += 1
         if predicted is not None:
             if predicted == layout:

@@ -188,17 +188,19 @@ class RangePool:
         *,
         if_match: str | None = None,
         retry: int = 0,
+        prefetch: int | None = None,
     ) -> AsyncIterator[SequentialBody]:
         """``store.open_stream(url, start, end)`` opened with admission, time-out and retries;
         the body holds its slot until the block ends, then is closed and counted (bytes
         skipped count as discarded). ``retry`` > 0: the body is asked for again because an
-        earlier one broke off; it is counted as a retry and waits out the back-off first."""
+        earlier one broke off; it is counted as a retry and waits out the back-off first.
+        ``prefetch`` bounds the bytes read while the request is made (default: to ``end``)."""
         if retry:
             await self._back_off(retry)
         body = await self._attempts(
             url,
             start,
-            lambda: store.open_stream(url, start, end, if_match=if_match),
+            lambda: store.open_stream(url, start, end, if_match=if_match, prefetch=prefetch),
             listing=False,
             hold=True,
             timed=not getattr(store, "times_itself", False),

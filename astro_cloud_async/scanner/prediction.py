@@ -69,12 +69,18 @@ class Kind:
             await self._changed.wait()
 
     def finished(
-        self, hdus: Sequence[HDU] | None, *, predicted: Layout | None, scout: bool
+        self,
+        hdus: Sequence[HDU] | None,
+        *,
+        predicted: Layout | None,
+        scout: bool,
+        reachable: bool = True,
     ) -> None:
-        """An object of this kind is done: learn its layout (``hdus``, None if it failed) and
-        let waiting objects look again."""
-        if hdus:
-            self.predictor.learn(hdus, predicted=predicted)
+        """An object of this kind is done: learn its layout (``hdus``, None if it failed;
+        ``reachable=False`` for a compressed object, failed or not: there is nothing to
+        prefetch) and let waiting objects look again."""
+        if hdus or not reachable:
+            self.predictor.learn(hdus or (), predicted=predicted, reachable=reachable)
         elif scout:
             self._scouts -= 1  # it taught nothing: another goes
         changed, self._changed = self._changed, None

@@ -42,6 +42,7 @@ class StreamPool(Protocol):
         *,
         if_match: str | None = None,
         retry: int = 0,
+        prefetch: int | None = None,
     ) -> AbstractAsyncContextManager[SequentialBody]: ...
 
 
@@ -76,14 +77,27 @@ class BodyFeeder:
         return body.end is None or need.start < body.end
 
     async def open(
-        self, start: int, end: int | None, version: ObjectVersion, *, retry: int = 0
+        self,
+        start: int,
+        end: int | None,
+        version: ObjectVersion,
+        *,
+        retry: int = 0,
+        prefetch: int | None = None,
     ) -> SequentialBody:
         """Open a body from ``start`` (to ``end``, or the object's end), closing any other;
-        ``retry`` numbers a body asked for again after one broke off."""
+        ``retry`` numbers a body asked for again after one broke off, ``prefetch`` bounds what
+        is read while it is opened."""
         await self.close()
         stack = AsyncExitStack()
         opener = self._pool.stream(
-            self._store, self._url, start, end, if_match=version.etag, retry=retry
+            self._store,
+            self._url,
+            start,
+            end,
+            if_match=version.etag,
+            retry=retry,
+            prefetch=prefetch,
         )
         body = await stack.enter_async_context(opener)
         self._stack, self._body = stack, body
@@ -96,6 +110,14 @@ class BodyFeeder:
 
     async def feed(self, walker: Walker, need: NeedData, version: ObjectVersion) -> None:
         """Give ``walker`` the bytes of ``need`` from the open body (which must serve it)."""
+        got = await self.read(need, version)
+        if got is not None:
+            walker.feed(need.start, got[0], object_size=got[1])
+
+    async def read(self, need: NeedData, version: ObjectVersion) -> tuple[bytes, int | None] | None:
+        """The bytes of ``need`` from the open body (which must serve it) and the object's
+        size where the body told it; None when a body opened again after a break starts
+        elsewhere (the walk asks again)."""
         body = self._body
         assert body is not None
         while True:
@@ -108,11 +130,11 @@ class BodyFeeder:
             self._retries += 1
             body = await self.open(need.start, need.end, version, retry=self._retries)
             if not self.serves(need):
-                return  # the new answer starts elsewhere: the walk asks again
+                return None  # the new answer starts elsewhere: the walk asks again
         size = body.object_size
         if size is None and not body.ranged and need.start + len(data) < need.end:
             size = body.position  # a whole body of unknown length ended: so does the object
-        walker.feed(need.start, data, object_size=size)
+        return data, size
 
     async def _read(self, body: SequentialBody, need: NeedData) -> bytes:
         end = need.end if body.end is None else min(need.end, body.end)

@@ -15,6 +15,12 @@ Range (:class:`~astro_cloud_async.stores.capabilities.RangeSupport`):
   costs one request;
 * anything else is one range per request.
 
+Compression is told by content: when the first bytes of an object are those of gzip or bzip2,
+the walk goes on through :mod:`.compressed` (the stored bytes read in order, inflated, the
+walker fed the decompressed stream from a new start), whatever the name. A name ending in
+``.gz`` or ``.bz2`` only makes the first request a streamed window, so that a small compressed
+object takes one request.
+
 Two facts are kept between reads: the object's version (:class:`~.version.ObjectVersion`: the
 first ETag is sent as ``If-Match`` and every answer is compared, so the records of one object
 never mix two versions) and what was found so far, so that a failure keeps the HDUs read before
@@ -32,7 +38,7 @@ from ..errors import AstroCloudError
 from ..fits.predict import LayoutPredictor
 from ..fits.walker import HDU, NeedData, Walker
 from ..options import Options
-from ..records import HDURecord, ObjectFailed
+from ..records import Compression, HDURecord, ObjectFailed
 from ..stores.base import RangeReader, RangeResult
 from ..stores.capabilities import (
     MultiRangeReader,
@@ -41,6 +47,8 @@ from ..stores.capabilities import (
     StreamOpener,
 )
 from ..tasks import gather_all
+from .compressed import WINDOW_FIRST, InflatedBody, StoredStream, feed_inflated
+from .inflate import compressed_name, sniff
 from .prediction import Kind
 from .stream import BodyFeeder, StreamPool
 from .version import ObjectVersion
@@ -109,9 +117,13 @@ class _ObjectWalk:
 
     __slots__ = (
         "_feeder",
+        "_head",
         "_multi",
+        "_sniffed",
         "_streams",
         "_strided_at",
+        "_window",
+        "compression",
         "hdus",
         "options",
         "pool",
@@ -134,6 +146,10 @@ class _ObjectWalk:
         self._streams: StreamOpener | None = store if streams else None  # type: ignore[assignment]
         self._feeder: BodyFeeder | None = None  # made when a body is first opened
         self._strided_at = -1
+        self._sniffed = False  # the first bytes were looked at
+        self._head: tuple[Compression, bytes] | None = None  # first bytes of a compressed object
+        self.compression: Compression | None = None
+        self._window = WINDOW_FIRST  # the next window of a compressed object's stored bytes
 
     def support(self) -> RangeSupport:
         multi = self._multi
@@ -141,11 +157,13 @@ class _ObjectWalk:
 
     async def run(self, predicted: Ranges) -> None:
         try:
-            if predicted and self.support() not in (RangeSupport.UNKNOWN, RangeSupport.NONE):
+            if self._streams is not None and compressed_name(self.url):
+                await self._open_window()
+            elif predicted and self.support() not in (RangeSupport.UNKNOWN, RangeSupport.NONE):
                 await self.fetch_all(predicted)
             walker = self.walker
             hdus = self.hdus
-            while True:
+            while self._head is None:
                 event = walker.next_event()
                 if isinstance(event, NeedData):
                     await self.need(event)
@@ -153,9 +171,70 @@ class _ObjectWalk:
                     hdus.append(event)
                 else:
                     return
+            await self._inflate(*self._head)
         finally:
             if self._feeder is not None:
                 await self._feeder.close()
+
+    def _feeder_for(self) -> BodyFeeder:
+        feeder = self._feeder
+        if feeder is None:
+            assert self._streams is not None
+            feeder = self._feeder = BodyFeeder(self.pool, self._streams, self.url, self.options)
+        return feeder
+
+    async def _open_window(self) -> None:
+        """The first request of an object whose name says it is compressed: a window of the
+        size the compressed walk reads in, its first bytes read while it is made (the walker
+        reads on from it, whatever the content turns out to be)."""
+        end = min(WINDOW_FIRST, self.options.max_stream_bytes)
+        await self._feeder_for().open(0, end, self.version, prefetch=self.options.first_read)
+        self._window = 2 * WINDOW_FIRST
+
+    async def _inflate(self, compression: Compression, head: bytes) -> None:
+        """Walk the rest of a compressed object whose first bytes are ``head``: its stored
+        bytes read on in order, the walker (a new one) fed the decompressed stream."""
+        self.compression = compression
+        walker = self.walker = make_walker(self.url, self.options)
+        feeder = self._feeder_for() if self._streams is not None else None
+        stored = StoredStream(
+            self.pool,
+            self.store,
+            self.url,
+            self.options,
+            self.version,
+            feeder=feeder,
+            position=len(head),
+            window=self._window,
+        )
+        body = InflatedBody(stored, compression, head, self.url)
+        hdus = self.hdus
+        try:
+            while True:
+                event = walker.next_event()
+                if isinstance(event, NeedData):
+                    await feed_inflated(walker, event, body)
+                elif isinstance(event, HDU):
+                    hdus.append(event)
+                else:
+                    break
+        except AstroCloudError as err:
+            if body.error is None:
+                raise
+            raise body.error from err  # what the walker met is the damage's doing
+        if body.error is not None:
+            raise body.error  # the stream is damaged past what was walked
+
+    def _feed(self, start: int, data: bytes, size: int | None) -> None:
+        """Feed the walker, unless these are an object's first bytes and say it is compressed
+        (then they are kept for :meth:`_inflate`)."""
+        if start == 0 and not self._sniffed:
+            self._sniffed = True
+            compression = sniff(data)
+            if compression is not None:
+                self._head = (compression, data)
+                return
+        self.walker.feed(start, data, object_size=size)
 
     async def need(self, need: NeedData) -> None:
         if self._streams is not None and await self._streamed(need):
@@ -182,16 +261,18 @@ class _ObjectWalk:
                 if feeder is not None and feeder.body is not None:
                     await feeder.close()
                 return False
-            if feeder is None:
-                assert self._streams is not None
-                feeder = self._feeder = BodyFeeder(self.pool, self._streams, self.url, self.options)
+            feeder = self._feeder_for()
             # Asked with the range needed: a server that ignores Range sends the whole
             # object (read on as the walk moves), one that honours it just those bytes.
             await feeder.open(need.start, need.end, self.version)
             if not feeder.serves(need):
                 await feeder.close()
                 return False
-        await feeder.feed(self.walker, need, self.version)
+        got = await feeder.read(need, self.version)
+        if got is not None:
+            self._feed(need.start, *got)
+            if self._head is not None:
+                return True  # compressed: the stored bytes are read on from this body
         body = feeder.body
         if body is not None and body.ranged and body.position == body.end:
             await feeder.close()  # read to its end: the connection goes back to the pool
@@ -223,18 +304,32 @@ class _ObjectWalk:
         check = self.version.check
         for r in results:
             check(r.start, r.etag, r.object_size, r.last_modified)
-        feed = self.walker.feed
+        if self._sniffed:
+            feed = self.walker.feed
+            for r in results:
+                feed(r.start, r.data, object_size=r.object_size)
+            return
         for r in results:
-            feed(r.start, r.data, object_size=r.object_size)
+            self._feed(r.start, r.data, r.object_size)
+            if self._head is not None:
+                return  # compressed: the other ranges asked mean nothing
 
     def records(self, *, whole: bool) -> tuple[HDURecord, ...]:
         """The records of the HDUs found; those of a ``whole`` object (walked to its end)
-        carry its HDU count."""
-        url, size, etag = self.url, self.walker.object_size, self.version.etag
-        n_hdus = len(self.hdus) if whole else None
+        carry its HDU count. A failed walk keeps the HDU found last too (its header read;
+        whether its data are whole is unknown)."""
+        url, etag, compression = self.url, self.version.etag, self.compression
+        size = self.version.size if compression is not None else self.walker.object_size
+        hdus = self.hdus
+        pending = self.walker.pending
+        if not whole and pending is not None:
+            hdus = [*hdus, pending]
+        n_hdus = len(hdus) if whole else None
         return tuple(
-            HDURecord.from_hdu(url, h, object_size=size, etag=etag, n_hdus=n_hdus)
-            for h in self.hdus
+            HDURecord.from_hdu(
+                url, h, object_size=size, etag=etag, n_hdus=n_hdus, compression=compression
+            )
+            for h in hdus
         )
 
 
@@ -249,7 +344,8 @@ async def walk_object(
 
     With a ``predictor`` that has a layout to offer, its header ranges are fetched at once
     (in one request where the host allows) before the walk, and what the walk finds is taught
-    back to it. A :class:`Kind` may first hold the object until its scouts have taught it.
+    back to it (a compressed object teaches that its kind has nothing to prefetch). A
+    :class:`Kind` may first hold the object until its scouts have taught it.
     """
     walk = _ObjectWalk(pool, store, url, options)
     scout = False
@@ -268,10 +364,11 @@ async def walk_object(
     except AstroCloudError as err:
         return ObjectFailed(url, err.with_url(url), walk.records(whole=False))
     finally:
+        reachable = walk.compression is None  # a compressed object teaches even if it failed
         if isinstance(predictor, Kind):
-            predictor.finished(found, predicted=layout, scout=scout)
-        elif predictor is not None and found is not None:
-            predictor.learn(found, predicted=layout)
+            predictor.finished(found, predicted=layout, scout=scout, reachable=reachable)
+        elif predictor is not None and (found is not None or not reachable):
+            predictor.learn(found or (), predicted=layout, reachable=reachable)
     return walk.records(whole=True)
 
 

@@ -10,8 +10,9 @@ So each host's answers move it through a small transition table (:data:`TRANSITI
 parallel single ranges and one streamed answer per object. An object store, known by its host
 name or by the headers it answers with, is never asked for two ranges at once.
 
-The Protocols say what a store offers on top of :class:`~.base.RangeReader`; a store without
-them (S3, local files) is read one range per request.
+The Protocols say what a store offers on top of :class:`~.base.RangeReader`: several ranges in
+one request (plain HTTP only; object stores and local files are read one range per request),
+and a body read in order (every store: a server that ignores Range, a compressed object).
 """
 
 from __future__ import annotations
@@ -308,8 +309,18 @@ class SequentialBody(Protocol):
 
 @runtime_checkable
 class StreamOpener(Protocol):
-    """Opens an object's body from byte ``start`` (to ``end``, or its end), to read in order."""
+    """Opens an object's body from byte ``start`` (to ``end``, or its end), to read in order.
+
+    With ``end``, the first bytes (all of ``[start, end)``, or the first ``prefetch`` of them)
+    are read before the body is returned, so that a failure on the way belongs to the request
+    and is retried with it."""
 
     async def open_stream(
-        self, url: str, start: int, end: int | None = None, *, if_match: str | None = None
+        self,
+        url: str,
+        start: int,
+        end: int | None = None,
+        *,
+        if_match: str | None = None,
+        prefetch: int | None = None,
     ) -> SequentialBody: ...

@@ -23,16 +23,21 @@ import aiohttp
 from ..errors import ConfigurationError, ObjectChangedError
 from ..options import Options
 from .answers import (
-    check_partial,
     error_for_status,
     etags_match,
-    parse_content_range,
-    past_end,
     retry_after,
     xml_field,
 )
-from .base import ListPage, RangeResult, SourceKind, StoreBase, check_range, range_header
-from .body import BodyStream, over_budget
+from .base import (
+    ListPage,
+    RangeResult,
+    SourceKind,
+    StoreBase,
+    body_range,
+    check_range,
+    range_header,
+)
+from .body import BodyStream, Closer, body_of, open_body, over_budget
 from .capabilities import Answer, HostRanges, RangesResult, RangeSupport
 from .multirange import multi_range_header, read_ranges_response
 from .transport import (
@@ -45,9 +50,6 @@ from .transport import (
 )
 
 __all__ = ["HTTPStore", "authorization_header"]
-
-_OPEN_END = 1 << 62
-"""Stands for "to the end of the object" where a range needs an end."""
 
 
 def authorization_header(auth: object) -> str | None:
@@ -215,87 +217,63 @@ class HTTPStore(StoreBase):
         return result
 
     async def open_stream(
-        self, url: str, start: int, end: int | None = None, *, if_match: str | None = None
+        self,
+        url: str,
+        start: int,
+        end: int | None = None,
+        *,
+        if_match: str | None = None,
+        prefetch: int | None = None,
     ) -> BodyStream:
         """The body of ``url`` from byte ``start`` (to ``end``, or the end), kept open to be
         read in order; the caller closes it.
 
         A server that ignores Range answers with the whole object: the body then starts at
-        byte 0 (``ranged`` is False). With ``end``, the bytes ``[start, end)`` are read before
-        this returns (skipping to them in a whole body, at most ``max_stream_bytes`` of it),
-        so a failure on the way is the request's, and the body is at ``start``.
+        byte 0 (``ranged`` is False). With ``end``, the bytes ``[start, end)`` (the first
+        ``prefetch`` of them, when given) are read before this returns (skipping to them in a
+        whole body, at most ``max_stream_bytes`` of it), so a failure on the way is the
+        request's, and the body is at ``start``.
         """
-        value = f"bytes={start}-" if end is None else range_header(start, end)
-        if end is not None:
-            check_range(url, start, end)
-        headers = self._request_headers(value, if_match)
+        headers = self._request_headers(body_range(url, start, end), if_match)
+        budget = self._options.max_stream_bytes
+
+        async def answer(resp: aiohttp.ClientResponse, closer: Closer) -> BodyStream:
+            body = await self._body(resp, url, start, end, closer)
+            if end is not None and not body.ranged and end > budget:
+                raise over_budget(url, start, end, budget)
+            return body
+
         with map_client_errors(url, start):
-            resp = await self._get(url, headers)
-        try:
-            body = await self._body(resp, url, start, end)
-            _check_version(url, start, if_match, body.etag)
-            if end is not None:
-                budget = self._options.max_stream_bytes
-                if not body.ranged and end > budget:
-                    raise over_budget(url, start, end, budget)
-                await body.prefetch(start, end)
-        except BaseException:
-            resp.close()
-            raise
-        return body
+            return await open_body(
+                self._get(url, headers),
+                url,
+                start,
+                end,
+                if_match=if_match,
+                prefetch=prefetch,
+                answer=answer,
+            )
 
     async def _body(
-        self, resp: aiohttp.ClientResponse, url: str, start: int, end: int | None
+        self,
+        resp: aiohttp.ClientResponse,
+        url: str,
+        start: int,
+        end: int | None,
+        closer: Closer,
     ) -> BodyStream:
         with map_client_errors(url, start):
             await _refuse_status(resp, url, start)
-            refuse_encoded(resp, url, start)
         headers = resp.headers
         etag = headers.get("ETag")
         modified = headers.get("Last-Modified") if etag is None else None
-        if resp.status == 416:
-            cr = parse_content_range(headers.get("Content-Range"))
-            with map_client_errors(url, start):
-                await read_error_body(resp)
-            empty = past_end(url, start, cr.total if cr is not None else None, etag)
-            resp.release()
-            return BodyStream(
-                None,
-                url,
-                start=start,
-                end=start,
-                object_size=empty.object_size,
-                etag=etag,
-                last_modified=modified,
-                ranged=True,
-            )
-        if resp.status == 206:
-            part = check_partial(
-                headers.get("Content-Range"), url, start, _OPEN_END if end is None else end
-            )
-            self.hosts.record(url, Answer.PARTIAL, headers)
-            return BodyStream(
-                resp,
-                url,
-                start=start,
-                end=part.first + part.take,
-                object_size=part.total,
-                etag=etag,
-                last_modified=modified,
-                ranged=True,
-            )
-        self.hosts.record(url, Answer.FULL, headers)
-        length = resp.content_length
-        return BodyStream(
-            resp,
-            url,
-            start=0,
-            end=length,
-            object_size=length,
-            etag=etag,
-            last_modified=modified,
-            ranged=False,
+        body = await body_of(
+            resp, url, start, end, etag=etag, last_modified=modified, closer=closer
         )
+        if resp.status != 416:
+            answer = Answer.PARTIAL if resp.status == 206 else Answer.FULL
+            self.hosts.record(url, answer, headers)
+        return body
 
     def source_kind(self, source: str) -> SourceKind:
         """An HTTP(S) URL always names one object: plain servers have no listing."""

@@ -163,13 +163,17 @@ def refuse_encoded(resp: aiohttp.ClientResponse, url: str, start: int) -> None:
 
 
 async def read_range_response(
-    resp: aiohttp.ClientResponse, url: str, start: int, end: int
+    resp: aiohttp.ClientResponse, url: str, start: int, end: int, *, stored: bool = False
 ) -> RangeResult:
-    """Read ``[start, end)`` from a 200, 206 or 416 answer to a ranged GET, checking it."""
+    """Read ``[start, end)`` from a 200, 206 or 416 answer to a ranged GET, checking it.
+
+    ``stored``: the answer holds the stored bytes whatever its ``Content-Encoding`` says (an
+    object store, where that header is metadata kept with the object: S3, Azure)."""
     status = resp.status
     headers = resp.headers
     etag = headers.get("ETag")
-    refuse_encoded(resp, url, start)
+    if not stored:
+        refuse_encoded(resp, url, start)
 
     if status == 206:
         try:

@@ -20,7 +20,7 @@ from astro_cloud_async.demo.survey import (
     write_tess_ffi_like,
 )
 from astro_cloud_async.fits.layout import BLOCK
-from astro_cloud_async.fits.predict import LayoutPredictor
+from astro_cloud_async.fits.predict import UNREACHABLE, LayoutPredictor
 from astro_cloud_async.fits.walker import HDU, walk_file
 from astro_cloud_async.options import Options
 from astro_cloud_async.pool import RangePool
@@ -306,3 +306,19 @@ async def test_a_folder_of_mixed_small_files_costs_one_read_an_object(tmp_path: 
     assert with_prediction == without and len({url for url, _, _ in without}) == len(files)
     assert walked_requests == len(files)
     assert requests == len(files)
+
+
+async def test_compressed_scouts_teach_that_there_is_nothing_to_prefetch() -> None:
+    kind = Kind()
+    scouts = [asyncio.create_task(kind.layout()) for _ in range(SCOUTS)]
+    waiting = asyncio.create_task(kind.layout())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    # One compressed scout walked, one failed (past max_stream_bytes, say): both were
+    # compressed, so both say the kind's headers cannot be fetched by offset.
+    kind.finished(_layout_hdus(3), predicted=None, scout=True, reachable=False)
+    kind.finished(None, predicted=None, scout=True, reachable=False)
+    layout, scout = await waiting
+    assert (layout, scout) == (UNREACHABLE, False)  # walk it, nothing to prefetch, no waiting
+    assert kind.predictor.ranges(layout) == ()
+    assert all(s.done() for s in scouts)

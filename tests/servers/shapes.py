@@ -29,6 +29,7 @@ SHAPES = (
     "object-store",  # S3's headers; several ranges asked: 200 and the whole body
     "cut-once",  # Range ignored: 200 and the whole body, cut off half-way the first time
     "chunked",  # Range ignored: 200 and the whole body, chunked, no Content-Length
+    "cut-206-once",  # one range: a 206 of it, cut off half-way the first time a range is asked
 )
 
 _RANGE = re.compile(r"(\d+)-(\d*)")
@@ -90,6 +91,8 @@ class ShapesServer:
         whole = shape in ("cut-once", "chunked") or (shape == "object-store" and len(ranges) > 1)
         if whole or not ranges:
             return await self._whole(request, shape, body, headers)
+        if shape == "cut-206-once" and len(ranges) == 1 and not self.served(shape):
+            return await self._cut_part(request, body, headers, *ranges[0])
         if len(ranges) == 1 or shape == "first-only":
             first, last = ranges[0]
             return self._respond(request, 206, body[first : last + 1], headers, first, last, size)
@@ -122,6 +125,23 @@ class ShapesServer:
         headers = {**headers, "Content-Range": f"bytes {first}-{last}/{size}"}
         self.log.append(Served(request.path, request.headers.get("Range"), status, len(data)))
         return web.Response(status=status, body=data, headers=headers)
+
+    async def _cut_part(
+        self, request: web.Request, body: bytes, headers: dict[str, str], first: int, last: int
+    ) -> web.StreamResponse:
+        """A 206 of ``first..last`` that announces the whole part and sends half of it."""
+        part = body[first : last + 1]
+        headers = {**headers, "Content-Range": f"bytes {first}-{last}/{len(body)}"}
+        resp = web.StreamResponse(status=206, headers=headers)
+        resp.content_length = len(part)
+        entry = Served(request.path, request.headers.get("Range"), 206, 0)
+        self.log.append(entry)
+        await resp.prepare(request)
+        await resp.write(part[: len(part) // 2])
+        entry.bytes_sent = len(part) // 2
+        assert request.transport is not None
+        request.transport.close()
+        return resp
 
     async def _whole(
         self, request: web.Request, shape: str, body: bytes, headers: dict[str, str]
