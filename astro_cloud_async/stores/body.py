@@ -19,8 +19,8 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 
 import aiohttp
 
-from ..errors import ObjectChangedError, RangeNotSupportedError
-from .answers import check_partial, etags_match, parse_content_range, past_end, short_body
+from ..errors import RangeNotSupportedError
+from .answers import check_if_match, check_partial, parse_content_range, past_end, short_body
 from .transport import map_client_errors, read_error_body, read_up_to, refuse_encoded, skip_bytes
 
 __all__ = [
@@ -301,10 +301,7 @@ async def open_body(
     resp = await stack.enter_async_context(request)
     try:
         body = await answer(resp, stack.aclose)
-        if if_match is not None and not etags_match(if_match, body.etag):
-            raise ObjectChangedError(
-                f"ETag is now {body.etag}, expected {if_match}", url=url, offset=start
-            )
+        check_if_match(url, start, if_match, body.etag)
         if end is not None:
             ahead = end - start if prefetch is None else min(prefetch, end - start)
             await body.prefetch(start, start + ahead)

@@ -20,14 +20,9 @@ from typing import Any
 
 import aiohttp
 
-from ..errors import ConfigurationError, ObjectChangedError
+from ..errors import ConfigurationError
 from ..options import Options
-from .answers import (
-    error_for_status,
-    etags_match,
-    retry_after,
-    xml_field,
-)
+from .answers import check_if_match, error_for_status, retry_after, xml_field
 from .base import (
     ListPage,
     RangeResult,
@@ -83,11 +78,6 @@ async def _refuse_status(resp: aiohttp.ClientResponse, url: str, offset: int) ->
         code = xml_field(await read_error_body(resp), "Code")
         wait = retry_after(resp.headers)
         raise error_for_status(resp.status, url, offset, code=code, retry_after=wait)
-
-
-def _check_version(url: str, offset: int, if_match: str | None, etag: str | None) -> None:
-    if if_match is not None and not etags_match(if_match, etag):
-        raise ObjectChangedError(f"ETag is now {etag}, expected {if_match}", url=url, offset=offset)
 
 
 class HTTPStore(StoreBase):
@@ -172,7 +162,7 @@ class HTTPStore(StoreBase):
                     result = dataclasses.replace(
                         result, last_modified=resp.headers["Last-Modified"]
                     )
-        _check_version(url, start, if_match, result.etag)
+        check_if_match(url, start, if_match, result.etag)
         return result
 
     async def get_ranges(
@@ -208,7 +198,7 @@ class HTTPStore(StoreBase):
                     self.hosts.record(url, answer, resp.headers)
                 modified = resp.headers.get("Last-Modified")
         etag = next((p.etag for p in result.parts), None)
-        _check_version(url, start, if_match, etag)
+        check_if_match(url, start, if_match, etag)
         if etag is None and modified is not None:
             parts = tuple(dataclasses.replace(p, last_modified=modified) for p in result.parts)
             result = dataclasses.replace(result, parts=parts)

@@ -23,11 +23,10 @@ from ..errors import (
     AccessDeniedError,
     ConfigurationError,
     FetchError,
-    ObjectChangedError,
     ObjectNotFoundError,
 )
 from ..options import Options
-from .answers import etags_match
+from .answers import check_if_match
 from .base import (
     ListPage,
     ObjectInfo,
@@ -106,10 +105,7 @@ def _open(path: str, url: str, start: int, if_match: str | None) -> tuple[int, o
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
             raise ObjectNotFoundError("is a directory", url=url, offset=start)
-        if if_match is not None and not etags_match(if_match, local_etag(st)):
-            raise ObjectChangedError(
-                f"ETag is now {local_etag(st)}, expected {if_match}", url=url, offset=start
-            )
+        check_if_match(url, start, if_match, local_etag(st))
     except BaseException:
         os.close(fd)
         raise

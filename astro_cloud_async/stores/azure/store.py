@@ -19,9 +19,9 @@ from urllib.parse import quote, urlencode, urlsplit
 import aiohttp
 from yarl import URL
 
-from ...errors import AccessDeniedError, ConfigurationError, ObjectChangedError
+from ...errors import AccessDeniedError, ConfigurationError
 from ...options import Options
-from ..answers import etags_match, past_end, retry_after, xml_field
+from ..answers import check_if_match, past_end, retry_after, xml_field
 from ..base import (
     ListPage,
     RangeResult,
@@ -219,10 +219,7 @@ class AzureStore(StoreBase):
                 resp.close()
                 return past_end(url, start, total, resp.headers.get("ETag"))
             result = await read_range_response(resp, url, start, end, stored=True)
-        if if_match is not None and not etags_match(if_match, result.etag):
-            raise ObjectChangedError(
-                f"ETag is now {result.etag}, expected {if_match}", url=url, offset=start
-            )
+        check_if_match(url, start, if_match, result.etag)
         return result
 
     async def open_stream(

@@ -21,9 +21,9 @@ from urllib.parse import quote, urlencode
 import aiohttp
 from yarl import URL
 
-from ...errors import AccessDeniedError, ConfigurationError, ObjectChangedError
+from ...errors import AccessDeniedError, ConfigurationError
 from ...options import Options
-from ..answers import etags_match, retry_after
+from ..answers import check_if_match, retry_after
 from ..base import (
     ListPage,
     RangeResult,
@@ -187,10 +187,7 @@ class GCSStore(StoreBase):
             generation = resp.headers.get("x-goog-generation")
         if generation:
             result = dataclasses.replace(result, etag=generation)
-        if if_match is not None and not etags_match(if_match, result.etag):
-            raise ObjectChangedError(
-                f"generation is now {result.etag}, expected {if_match}", url=url, offset=start
-            )
+        check_if_match(url, start, if_match, result.etag, label="generation")
         return result
 
     async def open_stream(

@@ -19,9 +19,9 @@ from urllib.parse import quote, unquote, urlsplit
 import aiohttp
 from yarl import URL
 
-from ...errors import ConfigurationError, FetchError, ObjectChangedError
+from ...errors import ConfigurationError, FetchError
 from ...options import Options
-from ..answers import etags_match, parse_content_range, past_end, retry_after, xml_field
+from ..answers import check_if_match, parse_content_range, past_end, retry_after, xml_field
 from ..base import (
     ListPage,
     RangeResult,
@@ -240,10 +240,7 @@ class S3Store(StoreBase):
                     raise s3_error(resp.status, code, url, start, retry_after=wait)
                 total = _past_end_size(resp, body)
                 return past_end(url, start, total, resp.headers.get("ETag"))
-        if if_match is not None and not etags_match(if_match, result.etag):
-            raise ObjectChangedError(
-                f"ETag is now {result.etag}, expected {if_match}", url=url, offset=start
-            )
+        check_if_match(url, start, if_match, result.etag)
         return result
 
     async def open_stream(
