@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from .compat import load_headers as load_headers
     from .errors import AccessDeniedError as AccessDeniedError
     from .errors import AstroCloudError as AstroCloudError
+    from .errors import CompressedDataError as CompressedDataError
+    from .errors import CompressedObjectError as CompressedObjectError
+    from .errors import CompressedStreamLimitError as CompressedStreamLimitError
     from .errors import ConfigurationError as ConfigurationError
     from .errors import ConnectionFailedError as ConnectionFailedError
     from .errors import FetchError as FetchError
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from .errors import ObjectChangedError as ObjectChangedError
     from .errors import ObjectNotFoundError as ObjectNotFoundError
     from .errors import RangeNotSatisfiableError as RangeNotSatisfiableError
+    from .errors import RangeNotSupportedError as RangeNotSupportedError
     from .errors import ResponseError as ResponseError
     from .errors import ServerError as ServerError
     from .errors import ThrottledError as ThrottledError
@@ -69,6 +73,9 @@ __version__ = "0.1.0"
 _ERRORS = (
     "AccessDeniedError",
     "AstroCloudError",
+    "CompressedDataError",
+    "CompressedObjectError",
+    "CompressedStreamLimitError",
     "ConfigurationError",
     "ConnectionFailedError",
     "FITSError",
@@ -80,6 +87,7 @@ _ERRORS = (
     "ObjectChangedError",
     "ObjectNotFoundError",
     "RangeNotSatisfiableError",
+    "RangeNotSupportedError",
     "ResponseError",
     "ServerError",
     "ThrottledError",

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 __all__ = [
     "AccessDeniedError",
     "AstroCloudError",
+    "CompressedDataError",
+    "CompressedObjectError",
+    "CompressedStreamLimitError",
     "ConfigurationError",
     "ConnectionFailedError",
     "FITSError",
@@ -33,6 +36,7 @@ __all__ = [
     "ObjectChangedError",
     "ObjectNotFoundError",
     "RangeNotSatisfiableError",
+    "RangeNotSupportedError",
     "ResponseError",
     "ServerError",
     "ThrottledError",
@@ -124,6 +128,12 @@ class ConfigurationError(AstroCloudError, ValueError):
     """An option or URL that cannot work (unknown scheme, bad value)."""
 
 
+class CompressedObjectError(ConfigurationError):
+    """A read that needs byte offsets in the stored object (an image section, a cutout, a
+    data checksum, a kerchunk reference) asked of a record of a gzip or bzip2 object, whose
+    offsets are in the decompressed stream: it needs an uncompressed copy of the object."""
+
+
 # --- FITS content -------------------------------------------------------------------------
 
 
@@ -169,6 +179,12 @@ class InvalidHeaderError(FITSError):
 
 class TooManyHDUsError(FITSError):
     """More HDUs than the configured bound."""
+
+
+class CompressedDataError(FITSError):
+    """A gzip or bzip2 object whose compressed stream is damaged (bad data, a failed check,
+    bytes after the last gzip member that start no member); ``offset`` counts the compressed
+    bytes read when it was found."""
 
 
 # --- Fetching -----------------------------------------------------------------------------
@@ -224,6 +240,17 @@ class ThrottledError(ServerError):
 
 class RangeNotSatisfiableError(FetchError):
     """HTTP 416 where the object was expected to hold the requested bytes."""
+
+
+class RangeNotSupportedError(FetchError):
+    """The server ignores Range and the object's headers lie beyond what one streamed answer
+    may cost (the ``max_stream_bytes`` option)."""
+
+
+class CompressedStreamLimitError(RangeNotSupportedError):
+    """A gzip or bzip2 object, read as one stream, whose headers lie beyond
+    ``max_stream_bytes`` compressed bytes; ``offset`` is where the walk stood in the
+    decompressed stream."""
 
 
 class ResponseError(FetchError):

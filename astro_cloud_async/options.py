@@ -47,6 +47,12 @@ class Options:
     predict_layout: bool = True
     """Fetch headers at predicted offsets all at once: the next object's, once objects of its
     kind share a layout, and an object's remaining extensions, once two in a row share a shape."""
+    multi_range: bool = True
+    """Ask for several ranges of one object in one request (``Range: bytes=a-b,c-d``) where a
+    plain HTTP(S) server answers them; never sent to S3 or other object stores."""
+    max_stream_bytes: int = 64 * 1024 * 1024
+    """From a server that ignores Range, read at most this many bytes of one object's streamed
+    answer; an object whose headers lie further fails with ``RangeNotSupportedError``."""
 
     # Retries and time-outs
     retries: int = 5
@@ -55,7 +61,9 @@ class Options:
     """Base of the exponential back-off with full jitter, in seconds."""
     max_backoff: float = 10.0
     timeout: float = 30.0
-    """Seconds allowed for one request, from sending it to its last byte."""
+    """Seconds allowed for one request, from sending it to its last byte; for plain HTTP(S),
+    where aiohttp bounds each wait, seconds allowed for the answer to start and for each read
+    of its body (so a long streamed answer is not cut while it flows)."""
     connect_timeout: float = 10.0
 
     # Object stores (S3; ``anon``, ``requester_pays`` and ``endpoint_url`` serve GCS and Azure too)
@@ -99,7 +107,13 @@ class Options:
     max_hdus: int = DEFAULT_MAX_HDUS
 
     def __post_init__(self) -> None:
-        for name in ("concurrency", "connections_per_host", "first_read", "next_read"):
+        for name in (
+            "concurrency",
+            "connections_per_host",
+            "first_read",
+            "next_read",
+            "max_stream_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigurationError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.retries < 0:

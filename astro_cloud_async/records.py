@@ -11,7 +11,7 @@ next one (an interrupted index run writes it instead of fetching it again).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .errors import AstroCloudError, redact_url
 from .fits.cards import Card
@@ -23,7 +23,10 @@ from .fits.walker import HDU
 if TYPE_CHECKING:
     import astropy.io.fits
 
-__all__ = ["HDURecord", "ObjectFailed", "ScanResult"]
+__all__ = ["Compression", "HDURecord", "ObjectFailed", "ScanResult"]
+
+Compression = Literal["gzip", "bzip2"]
+"""How a whole object was compressed, when it was (``.fits.gz``, ``.fits.bz2``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +35,16 @@ class HDURecord:
 
     ``truncated`` is true when the object ends before the end of this HDU's data;
     ``trailing_bytes`` (last record only) counts bytes after the last HDU that do not start
-    a valid header. ``object_size`` and ``etag`` describe the object as it was read.
+    a valid header. ``object_size`` and ``etag`` describe the object as it was read (as
+    stored: for a compressed object, ``object_size`` is its compressed size).
     ``n_hdus`` is the object's HDU count on the records of an object walked to its end, and
     ``None`` on the records an :class:`ObjectFailed` keeps (the object's end was not seen).
+
+    ``compression`` is ``"gzip"`` or ``"bzip2"`` for an object compressed whole (told by its
+    content, whatever its name): its offsets and sizes are then those of the decompressed
+    stream, which is what astropy reads, and its data cannot be read by range (image
+    sections refuse such records). ``None`` for an object stored as FITS, tile-compressed
+    images included.
     """
 
     url: str
@@ -48,6 +58,7 @@ class HDURecord:
     object_size: int | None = None
     etag: str | None = None
     n_hdus: int | None = None
+    compression: Compression | None = None
 
     @classmethod
     def from_hdu(
@@ -58,6 +69,7 @@ class HDURecord:
         object_size: int | None = None,
         etag: str | None = None,
         n_hdus: int | None = None,
+        compression: Compression | None = None,
     ) -> HDURecord:
         return cls(
             url=url,
@@ -71,6 +83,7 @@ class HDURecord:
             object_size=object_size,
             etag=etag,
             n_hdus=n_hdus,
+            compression=compression,
         )
 
     @property
@@ -133,8 +146,9 @@ class HDURecord:
     def __repr__(self) -> str:
         kind = "PRIMARY" if self.index == 0 else (self.xtension or "?")
         name = f" {self.extname!r}" if self.extname else ""
+        through = f" ({self.compression})" if self.compression else ""
         return (
-            f"<HDURecord {redact_url(self.url)} [{self.index}] {kind}{name} "
+            f"<HDURecord {redact_url(self.url)}{through} [{self.index}] {kind}{name} "
             f"header@{self.header_offset} "
             f"data@{self.data_offset}+{self.data_size}{' truncated' if self.truncated else ''}>"
         )

@@ -52,6 +52,9 @@ async def gather_all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
         return [task.result() for task in tasks]
     finally:
         await _cancel_all(tasks)
+        for task in tasks:  # every failure is seen, so none is reported as never retrieved
+            if not task.cancelled():
+                task.exception()
 
 
 async def bounded(

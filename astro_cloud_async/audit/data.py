@@ -8,6 +8,8 @@ pieces add, see :mod:`astro_cloud_async.fits.checksum`), and dropped. Only HDUs 
 has a DATASUM card are read: without it, astropy counts the data as 0 and so does the verdict.
 The sum covers the padded data, as astropy's does; an object that ends before its data does
 fails DATASUM. The verdicts then equal those of ``astropy.io.fits.open(..., checksum=True)``.
+The data of an object compressed whole (gzip, bzip2) cannot be read by range: its DATASUM
+stays unread (only the header's CHECKSUM verdict is given).
 """
 
 from __future__ import annotations
@@ -82,8 +84,11 @@ async def data_sum(
 async def verify_record(
     fetcher: _Fetcher, record: HDURecord, *, piece: int = DEFAULT_PIECE
 ) -> dict[str, Verdict]:
-    """The ``checksum`` and ``datasum`` verdicts of ``record``, its data read."""
+    """The ``checksum`` and ``datasum`` verdicts of ``record``, its data read (only the
+    ``checksum`` verdict, from the header, for a record of a compressed object)."""
     header = record.header
+    if record.compression is not None:
+        return {"checksum": checksum_verdict(header)}
     if "DATASUM" not in header:
         return {"checksum": checksum_verdict(header), "datasum": "absent"}
     computed = await data_sum(fetcher, record, piece=piece)

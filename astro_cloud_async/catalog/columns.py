@@ -62,11 +62,15 @@ FIXED_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
     ("object_size", ColumnType.INT64),
     ("etag", ColumnType.STRING),
     ("tile_compressed", ColumnType.BOOL),
+    ("compression", ColumnType.STRING),
 )
 """The columns every catalog starts with, in order; keyword columns follow, then ``header``.
 
 For a tile-compressed image (``tile_compressed``), ``extname``, ``xtension`` and the keyword
-columns hold the image's values (as astropy shows the HDU), ``header`` the stored table's."""
+columns hold the image's values (as astropy shows the HDU), ``header`` the stored table's.
+``compression`` is ``gzip`` or ``bzip2`` for an object compressed whole (``.fits.gz``,
+``.fits.bz2``), null otherwise: its offsets are in the decompressed stream, its
+``object_size`` is the stored (compressed) size."""
 
 FOOTPRINT_COLUMNS: tuple[tuple[str, ColumnType], ...] = (
     ("footprint_ra", ColumnType.FLOAT64),

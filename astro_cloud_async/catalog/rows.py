@@ -149,6 +149,7 @@ def object_rows(
             "object_size": record.object_size,
             "etag": record.etag,
             "tile_compressed": image is not None,
+            "compression": record.compression,
             "footprint_ra": None,
             "footprint_dec": None,
             "footprint_radius": None,

@@ -21,8 +21,9 @@ from .reading import print_failure, read_objects
 __all__ = ["HDUSummary", "configure", "format_info", "run", "summarize"]
 
 
-def format_info(url: str, rows: list[HDUSummary]) -> str:
-    """The table for one object, astropy's columns then the offsets, aligned."""
+def format_info(url: str, rows: list[HDUSummary], compression: str | None = None) -> str:
+    """The table for one object, astropy's columns then the offsets, aligned; for an object
+    compressed whole, its ``compression`` (offsets are then in the decompressed stream)."""
     head = [
         "No.",
         "Name",
@@ -52,7 +53,8 @@ def format_info(url: str, rows: list[HDUSummary]) -> str:
     ]
     widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
     right = {0, 2, 4, 7, 8, 9}
-    lines = [f"Filename: {url}"]
+    through = f" ({compression}: offsets in the decompressed stream)" if compression else ""
+    lines = [f"Filename: {url}{through}"]
     for row in [head, *body]:
         cells = [
             cell.rjust(w) if i in right else cell.ljust(w)
@@ -83,12 +85,16 @@ def run(args: argparse.Namespace) -> int:
             status = 1
             continue
         rows = [summarize(r) for r in outcome]
+        compression = outcome[0].compression if outcome else None
         if args.json:
-            documents.append({"url": url, "hdus": [asdict(r) for r in rows]})
+            document = {"url": url, "hdus": [asdict(r) for r in rows]}
+            if compression is not None:
+                document["compression"] = compression
+            documents.append(document)
             continue
         if n > 0:
             print()
-        sys.stdout.write(format_info(url, rows))
+        sys.stdout.write(format_info(url, rows, compression))
     if args.json:
         json.dump(
             documents if len(args.urls) > 1 else (documents or [None])[0], sys.stdout, indent=2

@@ -72,6 +72,13 @@ FLAGS: tuple[Flag, ...] = (
     Flag("first_read", parse_size, "size of an object's first read (default 10 blocks)", "SIZE"),
     Flag("next_read", parse_size, "size of a read after skipping data (default 8 blocks)", "SIZE"),
     Flag("predict_layout", None, "do not prefetch headers where a folder's layout is known"),
+    Flag("multi_range", None, "never ask for several ranges in one HTTP request"),
+    Flag(
+        "max_stream_bytes",
+        parse_size,
+        "from a server ignoring Range, read at most SIZE of an object (default 64MiB)",
+        "SIZE",
+    ),
     Flag("retries", int, "retries of a failed request (default 5)", "N"),
     Flag("backoff", float, "base of the exponential back-off, seconds (default 0.1)", "S"),
     Flag("max_backoff", float, "longest back-off, seconds (default 10)", "S"),
@@ -115,8 +122,9 @@ _FLAG_NAMES = {
     "headers": "--header",
     "suffixes": "--suffix",
     "predict_layout": "--no-predict-layout",
+    "multi_range": "--no-multi-range",
 }
-_ON_BY_DEFAULT = frozenset({"predict_layout"})
+_ON_BY_DEFAULT = frozenset({"predict_layout", "multi_range"})
 """Switches whose flag turns the option off."""
 
 

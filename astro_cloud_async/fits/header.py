@@ -42,11 +42,27 @@ if TYPE_CHECKING:
 
 __all__ = ["Header", "find_end", "parse_header"]
 
+# Set by Header._parse on first use of the cards.
+_PARSED_SLOTS = frozenset(
+    {
+        "_bounds",
+        "_cards",
+        "_index",
+        "_keys",
+        "_keywords",
+        "_order",
+        "_prefixes",
+        "_printable",
+        "_rows",
+        "_text",
+    }
+)
 # Keywords whose lookups give a list of texts (astropy also counts a stray END card in).
 _LIST_KEYWORDS = COMMENTARY_KEYWORDS | {"END"}
 _KEYWORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _PRINTABLE = bytes(range(0x20, 0x7F))
 _END_SPACES = END_CARD[3:].encode("ascii")
+_END_CARD = END_CARD.encode("ascii")
 _PREFIX_STRUCTS: dict[int, struct.Struct] = {}
 
 
@@ -77,6 +93,20 @@ def _find_card(buf: bytes | bytearray, card: bytes, start: int, stop: int) -> in
         pos = i - misalign + CARD_LENGTH
 
 
+def _card_starts_with(buf: bytes | bytearray, prefix: bytes, start: int, stop: int) -> bool:
+    """Whether a card of ``buf[start:stop]`` starts with ``prefix`` (looked for in the string
+    of the cards' first bytes, so text inside cards costs nothing)."""
+    firsts = buf[start:stop:CARD_LENGTH]
+    lead, second, size = prefix[:1], prefix[1], len(buf)
+    k = firsts.find(lead)
+    while k >= 0:
+        pos = start + k * CARD_LENGTH
+        if pos + 1 < size and buf[pos + 1] == second and buf[pos : pos + len(prefix)] == prefix:
+            return True
+        k = firsts.find(lead, k + 1)
+    return False
+
+
 def find_end(buf: bytes | bytearray, start: int = 0, stop: int | None = None) -> int:
     """Offset of the END card of the header at ``buf[start:stop]``, or -1 if it has none.
 
@@ -87,6 +117,14 @@ def find_end(buf: bytes | bytearray, start: int = 0, stop: int | None = None) ->
     ASCII comes first (the fast reader decodes whole blocks).
     """
     stop = len(buf) if stop is None else stop
+    exact = _find_card(buf, _END_CARD, start, stop)
+    if exact >= 0 and not _card_starts_with(buf, b"END", start, exact):
+        return exact  # no card before it starts with END: the common case, found in C
+    return _scan_end(buf, start, stop)
+
+
+def _scan_end(buf: bytes | bytearray, start: int, stop: int) -> int:
+    """:func:`find_end` card by card, through every END a card starts with."""
     damaged = -1
     pos = start
     while True:
@@ -139,35 +177,39 @@ class Header(Mapping[str, object]):
     ``None``. ``len()`` counts distinct keywords; ``len(header.cards)`` counts cards.
     """
 
-    __slots__ = (
-        "_astropy",
-        "_bounds",
-        "_cards",
-        "_index",
-        "_keys",
-        "_keywords",
-        "_order",
-        "_prefixes",
-        "_printable",
-        "_rows",
-        "_text",
-        "ended",
-        "raw",
-    )
+    __slots__ = ("_astropy", "_end", "ended", "raw", *sorted(_PARSED_SLOTS))
 
     raw: bytes
     ended: bool
 
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
         buf = data if isinstance(data, (bytes, bytearray)) else bytes(data)
-        end = find_end(buf)
+        last = len(buf) - CARD_LENGTH
+        if last >= 0 and last % CARD_LENGTH == 0 and buf.endswith(_END_CARD):
+            # As a walker gives it: up to its END card. Is it the first one?
+            end = last if not _card_starts_with(buf, b"END", 0, last) else find_end(buf)
+        else:
+            end = find_end(buf)
         if end >= 0:
-            self.raw = raw = bytes(buf[: end + CARD_LENGTH])
-            body = raw[:end]
+            self.raw = bytes(buf[: end + CARD_LENGTH])
             self.ended = True
         else:
-            self.raw = body = bytes(buf)
+            self.raw = bytes(buf)
             self.ended = False
+        self._end = end
+        self._astropy: astropy.io.fits.Header | None = None
+
+    def __getattr__(self, name: str) -> object:
+        # The cards are split and indexed on first use, not when the header is made: a walk
+        # reads its structural keywords from the raw bytes, and many records are never looked
+        # into. Until then the slots _parse sets are unset, and reading one lands here.
+        if name not in _PARSED_SLOTS:
+            raise AttributeError(name)
+        self._parse()
+        return object.__getattribute__(self, name)
+
+    def _parse(self) -> None:
+        body = self.raw[: self._end] if self.ended else self.raw
         if len(body) % CARD_LENGTH:
             body += b" " * (CARD_LENGTH - len(body) % CARD_LENGTH)
         self._text = text = body.decode("latin-1")
@@ -203,7 +245,6 @@ class Header(Mapping[str, object]):
         self._keys: list[str] | None = None
         self._order: list[str] | None = None
         self._cards: tuple[Card, ...] | None = None
-        self._astropy: astropy.io.fits.Header | None = None
 
     # --- reading cards --------------------------------------------------------------------
 

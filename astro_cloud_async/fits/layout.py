@@ -13,11 +13,20 @@ nothing reliable about the data, which (as astropy reads such a file, into a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from ..errors import InvalidHeaderError
 
-__all__ = ["BLOCK", "CARD", "MAX_DATA_SIZE", "data_size", "padded", "rest_is_data"]
+__all__ = [
+    "BLOCK",
+    "CARD",
+    "MAX_DATA_SIZE",
+    "data_size",
+    "padded",
+    "rest_is_data",
+    "standard_data_size",
+]
 
 BLOCK = 2880
 CARD = 80
@@ -56,6 +65,11 @@ def data_size(header: Mapping[str, object], *, max_size: int = MAX_DATA_SIZE) ->
     Raises :class:`InvalidHeaderError` when BITPIX or NAXISn are missing or unusable, or
     when the size exceeds ``max_size`` (default 1 PiB).
     """
+    raw = getattr(header, "raw", None)
+    if isinstance(raw, bytes):
+        size = standard_data_size(raw, max_size=max_size)
+        if size is not None:
+            return size
     naxis = _int(header, "NAXIS")
     if naxis < 0 or naxis > 999:
         raise InvalidHeaderError(f"NAXIS = {_short(naxis)} is outside 0..999")
@@ -102,3 +116,120 @@ def _short(n: int) -> str:
     """An integer for a message: in full unless it is absurdly long."""
     text = str(n) if n.bit_length() < 200 else f"{'-' if n < 0 else ''}~2**{n.bit_length()}"
     return text
+
+
+# --- the common case, read straight from the header's bytes -----------------------------------
+
+_PRINTABLE = bytes(range(0x20, 0x7F))
+_INT_FIELD = re.compile(rb" {0,19}([-+]?[0-9]{1,20}) *(?:/.*)?")
+"""A card's value field holding a fixed-format integer (by column 30), perhaps a comment."""
+_PRIMARY_ONLY = (b"PCOUNT", b"GCOUNT")
+_EXTENSION_ONLY = (b"SIMPLE",)
+_AXIS_PREFIXES = tuple(f"NAXIS{i}".ljust(8).encode() + b"= " for i in range(1000))
+
+
+def _marks(chars: bytes) -> bytes:
+    """A ``bytes.translate`` table giving 1 for the bytes in ``chars``, 0 for the others."""
+    return bytes(1 if c in chars else 0 for c in range(256))
+
+
+_HIERARCH_FIRST = _marks(b"Hh")
+_HIERARCH_THIRD = _marks(b"Ee")
+_LEADS = {
+    _EXTENSION_ONLY: _marks(b"Ss "),
+    _PRIMARY_ONLY: _marks(b"PpGg "),
+}
+
+
+def _has_keyword(cards: bytes, words: tuple[bytes, ...]) -> bool:
+    """Whether a card of ``cards`` has one of ``words`` (upper case) as its keyword, in any
+    case and perhaps after spaces, or may be a HIERARCH card (whose keyword could be anything).
+
+    Only the cards that could be such a card are looked at: the columns of the cards' first
+    and third bytes are marked (one C call each) where a word's first letter, a space, or
+    HIERARCH's H and E stand, and HIERARCH's two marks are joined by a big-integer AND, so the
+    many HISTORY cards of a header cost nothing."""
+    n = len(cards) // CARD
+    firsts = cards[: n * CARD : CARD]
+    thirds = cards[2 : n * CARD : CARD]
+    if int.from_bytes(firsts.translate(_HIERARCH_FIRST), "big") & int.from_bytes(
+        thirds.translate(_HIERARCH_THIRD), "big"
+    ):
+        return True  # a card starting H?E (HIERARCH, most likely): the general reader decides
+    leads = firsts.translate(_LEADS[words])
+    k = leads.find(1)
+    while k >= 0:
+        if cards[k * CARD : k * CARD + 8].strip(b" ").upper() in words:
+            return True
+        k = leads.find(1, k + 1)
+    return False
+
+
+def _card_int(raw: bytes, j: int, prefix: bytes) -> int | None:
+    """The integer of card ``j`` when it is ``prefix`` (keyword and value indicator) followed
+    by a fixed-format integer and at most a comment; None otherwise. (The caller checks that
+    the cards are printable ASCII.)"""
+    start = j * CARD
+    if not raw.startswith(prefix, start):
+        return None
+    m = _INT_FIELD.fullmatch(raw, start + 10, start + CARD)
+    return int(m.group(1)) if m is not None else None
+
+
+def standard_data_size(raw: bytes, *, max_size: int = MAX_DATA_SIZE) -> int | None:
+    """:func:`data_size` read straight from a header's bytes, when its structural keywords are
+    where the standard puts them (SIMPLE or XTENSION, BITPIX, NAXIS, NAXIS1..n, then PCOUNT
+    and GCOUNT in an extension) with plain integer values; None in every other case, for the
+    general reader. Where it answers, it answers as :func:`data_size` does (a property test
+    holds them together), without making a card object or a keyword index.
+    """
+    first = raw[:10]
+    if first == b"SIMPLE  = ":
+        primary = True
+    elif first == b"XTENSION= ":
+        primary = False
+    else:
+        return None
+    naxis = _card_int(raw, 2, b"NAXIS   = ")
+    if naxis is None or not 0 <= naxis <= 999:
+        return None
+    bitpix = _card_int(raw, 1, b"BITPIX  = ")
+    if bitpix is None or (naxis and bitpix not in _BITPIX):
+        return None
+    limit = max_size * 8
+    elements = 1
+    first_axis = -1
+    for i in range(1, naxis + 1):
+        n = _card_int(raw, 2 + i, _AXIS_PREFIXES[i])
+        if n is None or n < 0:
+            return None
+        if i == 1:
+            first_axis = n
+        elements *= n
+        if elements > limit:
+            return None
+    cards = 3 + naxis
+    if primary:
+        if first_axis == 0:
+            return None  # perhaps random groups: the general reader looks at GROUPS
+        pcount, gcount = 0, 1
+    else:
+        pcount_card = _card_int(raw, cards, b"PCOUNT  = ")
+        gcount_card = _card_int(raw, cards + 1, b"GCOUNT  = ")
+        if pcount_card is None or gcount_card is None:
+            return None
+        pcount, gcount = pcount_card, gcount_card
+        if not 0 <= pcount <= limit or not 0 <= gcount <= limit:
+            return None
+        cards += 2
+    if len(raw) < cards * CARD or raw[: cards * CARD].translate(None, _PRINTABLE):
+        return None  # a card cut short, or one the general reader takes another way
+    # Later cards cannot change the first BITPIX, NAXIS... the general reader takes; but it
+    # takes a SIMPLE card anywhere to mean a primary header, and reads a primary header's
+    # PCOUNT and GCOUNT (to check them) wherever they are.
+    if _has_keyword(raw[cards * CARD :], _PRIMARY_ONLY if primary else _EXTENSION_ONLY):
+        return None
+    if naxis == 0:
+        return 0
+    size = abs(bitpix) * gcount * (pcount + elements) // 8
+    return size if size <= max_size else None

@@ -21,10 +21,14 @@ from collections.abc import Sequence
 from .layout import BLOCK
 from .walker import HDU
 
-__all__ = ["Layout", "LayoutPredictor", "layout_of"]
+__all__ = ["UNREACHABLE", "Layout", "LayoutPredictor", "layout_of"]
 
 Layout = tuple[tuple[int, int], ...]
 """The header ranges ``(header_offset, data_offset)`` of an object's HDUs, in order."""
+
+UNREACHABLE: Layout = ()
+"""The layout of an object whose headers cannot be fetched by offset (one compressed whole):
+predicted, it means "walk it, nothing to prefetch"."""
 
 
 def layout_of(hdus: Sequence[HDU]) -> Layout:
@@ -43,6 +47,10 @@ def coalesce(layout: Layout, gap: int) -> tuple[tuple[int, int], ...]:
     return tuple((a, b) for a, b in merged)
 
 
+def _second(item: tuple[Layout, int]) -> int:
+    return item[1]
+
+
 class LayoutPredictor:
     """Learns the layouts of walked objects and predicts the next one's header ranges."""
 
@@ -53,12 +61,22 @@ class LayoutPredictor:
         self._merge_gap = merge_gap
         self.hits = 0
         self.misses = 0
+        self.seen = 0
+        """Objects learnt from, in all."""
+        self._prediction: Layout | None = None
+        self._unanimous = False
+        self._stale = False
 
-    def learn(self, hdus: Sequence[HDU], *, predicted: Layout | None = None) -> None:
-        """Record the layout of a walked object (and whether ``predicted`` matched it)."""
-        if not hdus:
+    def learn(
+        self, hdus: Sequence[HDU], *, predicted: Layout | None = None, reachable: bool = True
+    ) -> None:
+        """Record the layout of a walked object (and whether ``predicted`` matched it);
+        ``reachable=False``: its headers cannot be fetched by offset (:data:`UNREACHABLE`),
+        which is known even of such an object that failed (``hdus`` may then be empty)."""
+        if reachable and not hdus:
             return
-        layout = layout_of(hdus)
+        layout = layout_of(hdus) if reachable else UNREACHABLE
+        self.seen += 1
         if predicted is not None:
             if predicted == layout:
                 self.hits += 1
@@ -71,19 +89,36 @@ class LayoutPredictor:
                 del self._counts[old]
         self._recent.append(layout)
         self._counts[layout] += 1
+        self._stale = True
 
     def predict(self) -> Layout | None:
         """The most likely layout of the next object, or None when there is no clear one."""
-        if not self._counts:
-            return None
-        layout, count = self._counts.most_common(1)[0]
-        if count < self._min_agree or 2 * count < len(self._recent):
-            return None
-        return layout
+        if self._stale:
+            self._stale = False
+            self._prediction = None
+            if self._counts:
+                layout, count = max(self._counts.items(), key=_second)
+                if count >= self._min_agree and 2 * count >= len(self._recent):
+                    self._prediction = layout
+                    self._unanimous = count == len(self._recent)
+        return self._prediction
 
-    def ranges(self, layout: Layout) -> tuple[tuple[int, int], ...]:
-        """The byte ranges to fetch for ``layout``: its header ranges, nearby ones merged."""
-        return coalesce(layout, self._merge_gap)
+    @property
+    def learning(self) -> bool:
+        """Whether the first objects are still being learnt from (fewer than twice the
+        agreement needed): a prediction may come soon."""
+        return self.seen < 2 * self._min_agree
+
+    def ranges(self, layout: Layout, *, head: int = 0) -> tuple[tuple[int, int], ...]:
+        """The byte ranges to fetch for ``layout``: its header ranges, nearby ones merged.
+
+        While the recent objects do not all share the layout, the first range covers at least
+        ``[0, head)`` (a cold walk's first read): in the same request that costs a few blocks
+        more, and an object whose headers all lie there is read whole when the prediction is
+        wrong, so a folder mixing small files of several layouts costs one request an object.
+        Where every recent object had the layout, exactly its header bytes are asked for."""
+        extend = head > 0 and not self._unanimous
+        return coalesce(((0, head), *layout) if extend else layout, self._merge_gap)
 
     def __repr__(self) -> str:
         return (

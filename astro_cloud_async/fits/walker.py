@@ -168,6 +168,11 @@ class Walker:
         return self._index
 
     @property
+    def pending(self) -> HDU | None:
+        """The last HDU found, not yet emitted because what follows it is not known yet."""
+        return self._pending
+
+    @property
     def held(self) -> int:
         """Bytes held in memory right now."""
         return len(self._buf) + sum(len(seg) for seg in self._ahead.values())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from ..stores.capabilities import origin
 
 __all__ = ["host_key"]
 
@@ -15,7 +15,7 @@ def host_key(url: str) -> str:
         return ""
     scheme = scheme.lower()
     if scheme in ("http", "https"):
-        return f"{scheme}://{urlsplit(url).netloc.rpartition('@')[2].lower()}"
+        return origin(url)
     if scheme in ("s3", "s3a"):
         return "s3://" + rest.partition("/")[0]
     if scheme in ("gs", "gcs"):

@@ -20,12 +20,14 @@ import random
 import sys
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from ..errors import AstroCloudError, FetchTimeoutError
 from ..options import Options
 from ..stores.base import Lister, ListPage, RangeReader, RangeResult
+from ..stores.capabilities import MultiRangeReader, RangesResult, SequentialBody, StreamOpener
 from .hosts import host_key
 from .retry import is_retryable, is_throttling, retry_delay
 from .stats import PoolStats
@@ -142,12 +144,83 @@ class RangePool:
         """``store.get_range(url, start, end)`` with admission, time-out and retries."""
         stats = self.stats
         result = await self._attempts(
-            url, start, lambda: store.get_range(url, start, end, if_match=if_match), listing=False
+            url,
+            start,
+            lambda: store.get_range(url, start, end, if_match=if_match),
+            listing=False,
+            timed=not getattr(store, "times_itself", False),
         )
         stats.completed += 1
         stats.bytes += len(result.data)
         stats.discarded_bytes += result.discarded
         return result
+
+    async def fetch_ranges(
+        self,
+        store: MultiRangeReader,
+        url: str,
+        ranges: Sequence[tuple[int, int]],
+        *,
+        if_match: str | None = None,
+    ) -> RangesResult:
+        """``store.get_ranges(url, ranges)``: several ranges in one request, with admission,
+        time-out and retries, counted as one request."""
+        stats = self.stats
+        result = await self._attempts(
+            url,
+            ranges[0][0],
+            lambda: store.get_ranges(url, ranges, if_match=if_match),
+            listing=False,
+            timed=not getattr(store, "times_itself", False),
+        )
+        stats.completed += 1
+        stats.bytes += result.data_bytes
+        stats.discarded_bytes += result.discarded
+        return result
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        store: StreamOpener,
+        url: str,
+        start: int,
+        end: int | None = None,
+        *,
+        if_match: str | None = None,
+        retry: int = 0,
+        prefetch: int | None = None,
+    ) -> AsyncIterator[SequentialBody]:
+        """``store.open_stream(url, start, end)`` opened with admission, time-out and retries;
+        the body holds its slot until the block ends, then is closed and counted (bytes
+        skipped count as discarded). ``retry`` > 0: the body is asked for again because an
+        earlier one broke off; it is counted as a retry and waits out the back-off first.
+        ``prefetch`` bounds the bytes read while the request is made (default: to ``end``)."""
+        if retry:
+            await self._back_off(retry)
+        body = await self._attempts(
+            url,
+            start,
+            lambda: store.open_stream(url, start, end, if_match=if_match, prefetch=prefetch),
+            listing=False,
+            hold=True,
+            timed=not getattr(store, "times_itself", False),
+        )
+        stats = self.stats
+        ok = False
+        try:
+            yield body
+            ok = True
+        finally:
+            try:
+                await body.aclose()
+            finally:
+                self._release(host_key(url))
+                stats.bytes += body.received - body.skipped
+                stats.discarded_bytes += body.skipped
+                if ok:
+                    stats.completed += 1
+                else:
+                    stats.failures += 1
 
     async def list_page(
         self,
@@ -167,9 +240,20 @@ class RangePool:
         )
 
     async def _attempts(
-        self, url: str, offset: int, call: Callable[[], Awaitable[_T]], *, listing: bool
+        self,
+        url: str,
+        offset: int,
+        call: Callable[[], Awaitable[_T]],
+        *,
+        listing: bool,
+        hold: bool = False,
+        timed: bool = True,
     ) -> _T:
-        """Run ``call()`` until it succeeds, fails for good or runs out of retries."""
+        """Run ``call()`` until it succeeds, fails for good or runs out of retries.
+
+        With ``hold`` the slot of the successful attempt stays taken: the caller releases it
+        (a streamed body holds its connection). ``timed=False`` leaves out the time-out of
+        each attempt, for stores that bound their own waits (``times_itself``)."""
         host = host_key(url)
         stats = self.stats
         attempt = 0
@@ -182,7 +266,7 @@ class RangePool:
                 stats.requests += 1
             began = time.perf_counter()
             try:
-                result = await _within(self.options.timeout, call())
+                result = await (_within(self.options.timeout, call()) if timed else call())
             except Exception as exc:
                 error = self._typed(exc, url, offset)
                 if host and is_throttling(error):
@@ -196,19 +280,15 @@ class RangePool:
                         raise
                     raise error from exc
                 attempt += 1
-                stats.retries += 1
-                stats.retrying += 1
-                try:
-                    await asyncio.sleep(retry_delay(attempt, error, self.options, self._rng))
-                finally:
-                    stats.retrying -= 1
+                await self._back_off(attempt, error)
                 continue
             except BaseException:
                 self._release(host)
                 raise
             if host and self.limits.succeeded(host):
                 self._show_limits()
-            self._release(host)
+            if not hold:
+                self._release(host)
             if not listing:
                 stats.latency.record(time.perf_counter() - began)
             return result
@@ -225,6 +305,17 @@ class RangePool:
         stats.host_limits = limits.lowered
         stats.limit_cuts = limits.cuts
         stats.lowest_limit = limits.lowest
+
+    async def _back_off(self, attempt: int, error: BaseException | None = None) -> None:
+        """Count retry number ``attempt`` and wait out its back-off (or the ``Retry-After`` of
+        ``error``), holding no slot."""
+        stats = self.stats
+        stats.retries += 1
+        stats.retrying += 1
+        try:
+            await asyncio.sleep(retry_delay(attempt, error, self.options, self._rng))
+        finally:
+            stats.retrying -= 1
 
     def _typed(self, exc: Exception, url: str, start: int) -> Exception:
         if isinstance(exc, AstroCloudError):

@@ -58,7 +58,7 @@ def is_throttling(error: BaseException) -> bool:
 
 
 def retry_delay(
-    attempt: int, error: BaseException, options: Options, rng: random.Random | None = None
+    attempt: int, error: BaseException | None, options: Options, rng: random.Random | None = None
 ) -> float:
     """Seconds to wait before retry number ``attempt`` after ``error``: the back-off, but no
     less than the ``Retry-After`` the server gave (capped by ``max_backoff``)."""

@@ -103,9 +103,10 @@ class PoolStats:
 
     ``requests`` counts attempts sent (retries included); ``completed`` and ``failures``
     count fetches that ended with bytes or with an error after their retries; ``bytes`` are
-    the bytes returned and ``discarded_bytes`` those read and dropped because a server ignored
-    Range. ``list_requests`` counts listing pages asked for (retries included), which the
-    other counters leave out. ``in_flight``, ``queued`` and ``retrying`` (waiting out a
+    the bytes returned and ``discarded_bytes`` the body bytes read and dropped (data skipped
+    where a server ignored Range, the framing of multi-range answers), so that the two add up
+    to what servers sent. ``list_requests`` counts listing pages asked for (retries included),
+    which the other counters leave out. ``in_flight``, ``queued`` and ``retrying`` (waiting out a
     back-off) are gauges over both kinds.
 
     ``throttled`` counts throttling answers (429, 503), ``limit_cuts`` the times a host's

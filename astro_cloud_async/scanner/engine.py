@@ -24,6 +24,7 @@ from typing import Protocol
 from ..errors import AstroCloudError
 from ..options import Options
 from ..records import ObjectFailed, ScanResult
+from .inflate import compressed_name
 from .prediction import FolderPredictors
 from .sources import PagePool, Resolver, Sources, object_urls
 from .walk import Fetcher, ObjectOutcome, walk_object
@@ -80,7 +81,10 @@ async def _walk_one(
         store = resolver.for_url(url)
     except AstroCloudError as err:
         return ObjectFailed(url, err.with_url(url))
-    predictor = predictors.for_url(url) if predictors is not None else None
+    # A name that says the object is compressed: nothing to predict, nobody to wait for.
+    predictor = (
+        predictors.for_url(url) if predictors is not None and not compressed_name(url) else None
+    )
     return await walk_object(pool, store, url, options, predictor)
 
 

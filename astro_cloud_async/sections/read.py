@@ -30,10 +30,10 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from ..client import Client
-from ..errors import AstroCloudError, ConfigurationError
+from ..errors import AstroCloudError, CompressedObjectError, ConfigurationError
 from ..fits.header import parse_header
 from ..options import Options
-from ..records import HDURecord
+from ..records import Compression, HDURecord
 from ..stores.base import RangeResult
 from ..tasks import bounded, gather_all
 from .decode import Scaling, decode
@@ -58,6 +58,7 @@ __all__ = [
     "read_section",
     "read_sections",
     "record_from_row",
+    "refuse_compressed",
 ]
 
 T = TypeVar("T")
@@ -124,8 +125,22 @@ async def _fetcher(
 
 
 def image_layout(record: HDURecord) -> ImageLayout:
-    """Where ``record``'s pixels lie; raises :class:`NotAnImageError` for non-images."""
+    """Where ``record``'s pixels lie; raises :class:`NotAnImageError` for non-images and
+    :class:`CompressedObjectError` for an HDU of an object compressed whole."""
+    refuse_compressed(record)
     return ImageLayout.from_header(record.header, url=record.url, data_offset=record.data_offset)
+
+
+def refuse_compressed(record: HDURecord) -> None:
+    """Raise :class:`CompressedObjectError` when ``record`` is an HDU of a gzip or bzip2
+    object: its data lie in the decompressed stream, which no range of the object reaches."""
+    if record.compression is not None:
+        raise CompressedObjectError(
+            f"the object is {record.compression}-compressed: its data cannot be read by range; "
+            "sections need an uncompressed (or tile-compressed) copy of it",
+            url=record.url,
+            offset=record.data_offset,
+        )
 
 
 def plan_for(
@@ -319,8 +334,9 @@ async def read_sections(
 
 def record_from_row(row: Mapping[str, Any]) -> HDURecord:
     """An :class:`HDURecord` from a catalog row (``url``, ``hdu``, ``header_offset``,
-    ``data_offset``, ``data_size``, ``header``, and ``etag``/``object_size``/``truncated``
-    when present), so sections can be read from a catalog without reading headers again."""
+    ``data_offset``, ``data_size``, ``header``, and ``etag``/``object_size``/``truncated``/
+    ``compression`` when present), so sections can be read from a catalog without reading
+    headers again."""
     text = row["header"]
     if not isinstance(text, str):
         raise ConfigurationError("the row has no header text", url=str(row.get("url")))
@@ -334,6 +350,7 @@ def record_from_row(row: Mapping[str, Any]) -> HDURecord:
 
     size = row.get("object_size")
     etag = row.get("etag")
+    compression = row.get("compression")
     return HDURecord(
         url=str(row["url"]),
         index=integer("hdu"),
@@ -344,4 +361,15 @@ def record_from_row(row: Mapping[str, Any]) -> HDURecord:
         truncated=bool(row.get("truncated") or False),
         object_size=int(size) if isinstance(size, (int, np.integer)) else None,
         etag=etag if isinstance(etag, str) else None,
+        compression=_compression(compression),
     )
+
+
+def _compression(value: Any) -> Compression | None:
+    if not isinstance(value, str):
+        return None  # null (None, or a data frame's missing value)
+    if value == "gzip":
+        return "gzip"
+    if value == "bzip2":
+        return "bzip2"
+    raise ConfigurationError(f"row column compression = {value!r} is neither gzip nor bzip2")

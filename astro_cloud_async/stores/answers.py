@@ -33,6 +33,7 @@ __all__ = [
     "INCOMPLETE_BODY",
     "ContentRange",
     "Part",
+    "check_if_match",
     "check_partial",
     "error_for_status",
     "etags_match",
@@ -194,6 +195,17 @@ def past_end(url: str, start: int, total: int | None, etag: str | None) -> Range
             f"416 although the object holds {total} bytes", url=url, offset=start, status=416
         )
     return RangeResult(b"", start, total, etag)
+
+
+def check_if_match(
+    url: str, offset: int, expected: str | None, actual: str | None, *, label: str = "ETag"
+) -> None:
+    """Raise :class:`ObjectChangedError` when an answer's version tag ``actual`` is not the
+    ``expected`` one the request pinned (servers that ignore ``If-Match`` are caught here)."""
+    if expected is not None and not etags_match(expected, actual):
+        raise ObjectChangedError(
+            f"{label} is now {actual}, expected {expected}", url=url, offset=offset
+        )
 
 
 def etags_match(expected: str, actual: str | None) -> bool:

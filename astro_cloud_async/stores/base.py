@@ -29,6 +29,7 @@ __all__ = [
     "SourceKind",
     "Store",
     "StoreBase",
+    "body_range",
     "check_range",
     "key_kind",
     "listed_url_maker",
@@ -191,6 +192,15 @@ def check_range(url: str, start: int, end: int) -> None:
 def range_header(start: int, end: int) -> str:
     """The HTTP Range value for the half-open range ``[start, end)``: ``bytes=start-(end-1)``."""
     return f"bytes={start}-{end - 1}"
+
+
+def body_range(url: str, start: int, end: int | None) -> str:
+    """The Range value of a body from ``start`` to ``end`` (checked), or to the end of the
+    object when ``end`` is None (``bytes=start-``)."""
+    if end is None:
+        return f"bytes={start}-"
+    check_range(url, start, end)
+    return range_header(start, end)
 
 
 def matches_suffix(key: str, suffixes: tuple[str, ...] | None) -> bool:

@@ -3,26 +3,45 @@
 The answer checks live in :mod:`.answers` and the aiohttp plumbing in :mod:`.transport`, shared
 with the object-store transports; this module adds what belongs to plain HTTP: the caller's
 extra headers and credentials, ``If-Match`` pinning and, where a server gives no ETag, the
-``Last-Modified`` that tells versions apart. Retrying is the pool's business, not ours.
+``Last-Modified`` that tells versions apart. Three ways to read, chosen by the walk from what
+each host has shown it does with Range (:class:`~.capabilities.HostRanges`, fed by every
+answer here): one range (:meth:`HTTPStore.get_range`), several in one request
+(:meth:`HTTPStore.get_ranges`, answered as :mod:`.multirange` describes), and a body kept open
+and read in order (:meth:`HTTPStore.open_stream`) for servers that ignore Range. Retrying is
+the pool's business, not ours.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 
-from ..errors import ConfigurationError, ObjectChangedError
+from ..errors import ConfigurationError
 from ..options import Options
-from .answers import error_for_status, etags_match, retry_after, xml_field
-from .base import ListPage, RangeResult, SourceKind, StoreBase, check_range, range_header
+from .answers import check_if_match, error_for_status, retry_after, xml_field
+from .base import (
+    ListPage,
+    RangeResult,
+    SourceKind,
+    StoreBase,
+    body_range,
+    check_range,
+    range_header,
+)
+from .body import BodyStream, Closer, body_of, open_body, over_budget
+from .capabilities import Answer, HostRanges, RangesResult, RangeSupport
+from .multirange import multi_range_header, read_ranges_response
 from .transport import (
     client_timeout,
     make_session,
     map_client_errors,
     read_error_body,
     read_range_response,
+    refuse_encoded,
 )
 
 __all__ = ["HTTPStore", "authorization_header"]
@@ -52,14 +71,35 @@ def authorization_header(auth: object) -> str | None:
     )
 
 
+async def _refuse_status(resp: aiohttp.ClientResponse, url: str, offset: int) -> None:
+    """Raise the typed error of an answer that is not 200, 206 or 416."""
+    if resp.status not in (200, 206, 416):
+        # S3-compatible servers reached over plain HTTP(S) say why in XML.
+        code = xml_field(await read_error_body(resp), "Code")
+        wait = retry_after(resp.headers)
+        raise error_for_status(resp.status, url, offset, code=code, retry_after=wait)
+
+
 class HTTPStore(StoreBase):
     """Ranged GETs against any HTTP(S) server honouring (or ignoring) Range.
 
     ``session`` is shared and never closed here when given; without one the store makes its
-    own on first use and closes it in :meth:`aclose`.
+    own on first use and closes it in :meth:`aclose`. ``hosts`` keeps what each host does with
+    Range (one per store by default); the configured ``endpoint_url`` counts as an object
+    store, never asked for several ranges at once.
     """
 
-    def __init__(self, options: Options, session: aiohttp.ClientSession | None = None):
+    times_itself = True
+    """aiohttp bounds every wait of a request (connecting, the answer, each read of its body)
+    by the options' time-outs, so the pool adds no timer of its own around each request."""
+
+    def __init__(
+        self,
+        options: Options,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        hosts: HostRanges | None = None,
+    ):
         self._options = options
         self._session = session
         self._owns_session = session is None
@@ -69,44 +109,161 @@ class HTTPStore(StoreBase):
         if authorization is not None:
             self._headers["Authorization"] = authorization
         self._timeout = client_timeout(options)
+        stores = (options.endpoint_url,) if options.endpoint_url else ()
+        self.hosts = hosts if hosts is not None else HostRanges(object_stores=stores)
+        self._closed = False
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
+            if self._closed:
+                raise ConfigurationError("HTTPStore used after aclose()")
             self._session = make_session(self._options)
         return self._session
+
+    def _get(self, url: str, headers: dict[str, str]) -> Any:
+        """The GET of ``url``: awaited for the answer, or entered with ``async with``."""
+        return (self._session or self._get_session()).get(
+            url,
+            headers=headers,
+            timeout=self._timeout,
+            raise_for_status=False,
+            auto_decompress=False,
+        )
+
+    def _request_headers(self, range_value: str, if_match: str | None) -> dict[str, str]:
+        headers = self._headers.copy()
+        headers["Range"] = range_value
+        if if_match is not None and not if_match.startswith("W/"):
+            headers["If-Match"] = if_match  # weak tags never match If-Match; checked after
+        return headers
+
+    def range_support(self, url: str) -> RangeSupport:
+        """What the host of ``url`` has shown it does with Range (several ranges are only
+        asked for when the ``multi_range`` option is on)."""
+        support = self.hosts.support(url)
+        if not self._options.multi_range and support.multi_allowed:
+            return RangeSupport.SINGLE
+        return support
 
     async def get_range(
         self, url: str, start: int, end: int, *, if_match: str | None = None
     ) -> RangeResult:
         check_range(url, start, end)
-        headers = dict(self._headers)
-        headers["Range"] = range_header(start, end)
-        if if_match is not None and not if_match.startswith("W/"):
-            headers["If-Match"] = if_match  # weak tags never match If-Match; checked below
-        session = self._get_session()
+        headers = self._request_headers(range_header(start, end), if_match)
         with map_client_errors(url, start):
-            async with session.get(
-                url,
-                headers=headers,
-                timeout=self._timeout,
-                raise_for_status=False,
-                auto_decompress=False,
-            ) as resp:
-                if resp.status not in (200, 206, 416):
-                    # S3-compatible servers reached over plain HTTP(S) say why in XML.
-                    code = xml_field(await read_error_body(resp), "Code")
-                    wait = retry_after(resp.headers)
-                    raise error_for_status(resp.status, url, start, code=code, retry_after=wait)
+            async with self._get(url, headers) as resp:
+                await _refuse_status(resp, url, start)
                 result = await read_range_response(resp, url, start, end)
+                status = resp.status
+                if status != 416:
+                    answer = Answer.PARTIAL if status == 206 else Answer.FULL
+                    self.hosts.record(url, answer, resp.headers)
                 if result.etag is None and "Last-Modified" in resp.headers:
                     result = dataclasses.replace(
                         result, last_modified=resp.headers["Last-Modified"]
                     )
-        if if_match is not None and not etags_match(if_match, result.etag):
-            raise ObjectChangedError(
-                f"ETag is now {result.etag}, expected {if_match}", url=url, offset=start
-            )
+        check_if_match(url, start, if_match, result.etag)
         return result
+
+    async def get_ranges(
+        self, url: str, ranges: Sequence[tuple[int, int]], *, if_match: str | None = None
+    ) -> RangesResult:
+        """Several ranges of ``url`` in one request where its host answers them.
+
+        What the answer did not give (a server that answers one range, a range beyond the
+        request's bounds) comes back in ``missing``. A host that has not shown it honours
+        several ranges, or an object store, is asked for the first range only.
+        """
+        if not ranges:
+            raise ConfigurationError("no byte range asked for", url=url)
+        for start, end in ranges:
+            check_range(url, start, end)
+        ranges = sorted(ranges)
+        if len(ranges) > 1 and self.range_support(url).multi_allowed:
+            value, count = multi_range_header(ranges)
+        else:
+            count = 1
+        if count == 1:
+            one = await self.get_range(url, *ranges[0], if_match=if_match)
+            return RangesResult((one,), tuple(ranges[1:]))
+        asked = ranges[:count]
+        start = asked[0][0]
+        headers = self._request_headers(value, if_match)
+        with map_client_errors(url, start):
+            async with self._get(url, headers) as resp:
+                await _refuse_status(resp, url, start)
+                refuse_encoded(resp, url, start)
+                result, answer = await read_ranges_response(resp, url, asked)
+                if answer is not None:
+                    self.hosts.record(url, answer, resp.headers)
+                modified = resp.headers.get("Last-Modified")
+        etag = next((p.etag for p in result.parts), None)
+        check_if_match(url, start, if_match, etag)
+        if etag is None and modified is not None:
+            parts = tuple(dataclasses.replace(p, last_modified=modified) for p in result.parts)
+            result = dataclasses.replace(result, parts=parts)
+        if count < len(ranges):
+            result = dataclasses.replace(result, missing=result.missing + tuple(ranges[count:]))
+        return result
+
+    async def open_stream(
+        self,
+        url: str,
+        start: int,
+        end: int | None = None,
+        *,
+        if_match: str | None = None,
+        prefetch: int | None = None,
+    ) -> BodyStream:
+        """The body of ``url`` from byte ``start`` (to ``end``, or the end), kept open to be
+        read in order; the caller closes it.
+
+        A server that ignores Range answers with the whole object: the body then starts at
+        byte 0 (``ranged`` is False). With ``end``, the bytes ``[start, end)`` (the first
+        ``prefetch`` of them, when given) are read before this returns (skipping to them in a
+        whole body, at most ``max_stream_bytes`` of it), so a failure on the way is the
+        request's, and the body is at ``start``.
+        """
+        headers = self._request_headers(body_range(url, start, end), if_match)
+        budget = self._options.max_stream_bytes
+
+        async def answer(resp: aiohttp.ClientResponse, closer: Closer) -> BodyStream:
+            body = await self._body(resp, url, start, end, closer)
+            if end is not None and not body.ranged and end > budget:
+                raise over_budget(url, start, end, budget)
+            return body
+
+        with map_client_errors(url, start):
+            return await open_body(
+                self._get(url, headers),
+                url,
+                start,
+                end,
+                if_match=if_match,
+                prefetch=prefetch,
+                answer=answer,
+            )
+
+    async def _body(
+        self,
+        resp: aiohttp.ClientResponse,
+        url: str,
+        start: int,
+        end: int | None,
+        closer: Closer,
+    ) -> BodyStream:
+        with map_client_errors(url, start):
+            await _refuse_status(resp, url, start)
+        headers = resp.headers
+        etag = headers.get("ETag")
+        modified = headers.get("Last-Modified") if etag is None else None
+        body = await body_of(
+            resp, url, start, end, etag=etag, last_modified=modified, closer=closer
+        )
+        if resp.status != 416:
+            answer = Answer.PARTIAL if resp.status == 206 else Answer.FULL
+            self.hosts.record(url, answer, headers)
+        return body
 
     def source_kind(self, source: str) -> SourceKind:
         """An HTTP(S) URL always names one object: plain servers have no listing."""
@@ -123,9 +280,10 @@ class HTTPStore(StoreBase):
         raise ConfigurationError("HTTP(S) locations cannot be listed", url=url_prefix)
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._owns_session and self._session is not None:
             session, self._session = self._session, None
             await session.close()
 
     def __repr__(self) -> str:
-        return f"<HTTPStore session={'own' if self._owns_session else 'shared'}>"
+        return f"<HTTPStore session={'own' if self._owns_session else 'shared'} {self.hosts!r}>"

@@ -4,7 +4,9 @@ A header-sized read from the page cache costs a few microseconds, less than hand
 thread, so reads run inline on the event loop by default (``benchmarks/bench_get_cpu.py``
 measures both); ``threads=True`` moves them to the default executor for slow disks or network
 file systems. Each read opens, stats and closes the file, so an ETag built from the
-modification time and size comes with every answer and a changed file is noticed.
+modification time and size comes with every answer and a changed file is noticed. A body read
+in order (:meth:`LocalStore.open_stream`, for a compressed file) keeps its file open instead,
+and is read the same way, piece by piece.
 """
 
 from __future__ import annotations
@@ -21,11 +23,10 @@ from ..errors import (
     AccessDeniedError,
     ConfigurationError,
     FetchError,
-    ObjectChangedError,
     ObjectNotFoundError,
 )
 from ..options import Options
-from .answers import etags_match
+from .answers import check_if_match
 from .base import (
     ListPage,
     ObjectInfo,
@@ -36,7 +37,7 @@ from .base import (
     matches_suffix,
 )
 
-__all__ = ["LocalStore", "is_local_dir", "local_etag", "local_path"]
+__all__ = ["FileBody", "LocalStore", "is_local_dir", "local_etag", "local_path"]
 
 _O_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _PAGE = 1000
@@ -74,19 +75,9 @@ def _os_error(e: OSError, url: str, offset: int) -> FetchError:
 
 
 def _read(path: str, url: str, start: int, end: int, if_match: str | None) -> RangeResult:
+    fd, st = _open(path, url, start, if_match)
     try:
-        fd = os.open(path, _O_FLAGS)
-    except OSError as e:
-        raise _os_error(e, url, start) from None
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            raise ObjectNotFoundError("is a directory", url=url, offset=start)
         etag = local_etag(st)
-        if if_match is not None and not etags_match(if_match, etag):
-            raise ObjectChangedError(
-                f"ETag is now {etag}, expected {if_match}", url=url, offset=start
-            )
         size = st.st_size
         if start >= size:
             return RangeResult(b"", start, size, etag)
@@ -102,6 +93,107 @@ def _read(path: str, url: str, start: int, end: int, if_match: str | None) -> Ra
         raise _os_error(e, url, start) from None
     finally:
         os.close(fd)
+
+
+def _open(path: str, url: str, start: int, if_match: str | None) -> tuple[int, os.stat_result]:
+    """An open descriptor of the file and its stat, checked against ``if_match``."""
+    try:
+        fd = os.open(path, _O_FLAGS)
+    except OSError as e:
+        raise _os_error(e, url, start) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ObjectNotFoundError("is a directory", url=url, offset=start)
+        check_if_match(url, start, if_match, local_etag(st))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+class FileBody:
+    """Bytes ``[position, end)`` of a local file, read in order from a descriptor kept open
+    (:class:`~.capabilities.SequentialBody`); ``threads``: reads in the default executor."""
+
+    __slots__ = (
+        "_fd",
+        "_position",
+        "_received",
+        "_skipped",
+        "_threads",
+        "_url",
+        "end",
+        "etag",
+        "object_size",
+    )
+
+    last_modified = None
+    ranged = True
+
+    def __init__(
+        self, fd: int, st: os.stat_result, url: str, start: int, end: int, *, threads: bool
+    ) -> None:
+        self._fd = fd
+        self._url = url
+        self._position = start
+        self._received = 0
+        self._skipped = 0
+        self._threads = threads
+        self.end = max(start, min(end, st.st_size))
+        self.etag = local_etag(st)
+        self.object_size = st.st_size
+
+    @property
+    def position(self) -> int:
+        return self._position
+
+    @property
+    def received(self) -> int:
+        return self._received
+
+    @property
+    def skipped(self) -> int:
+        return self._skipped
+
+    def _pread(self, n: int, at: int) -> bytes:
+        try:
+            return os.pread(self._fd, n, at)
+        except OSError as e:
+            raise _os_error(e, self._url, at) from None
+
+    async def read(self, n: int) -> bytes:
+        """The next ``n`` bytes; fewer only where the body ends."""
+        want = max(0, min(n, self.end - self._position))
+        if want == 0 or self._fd < 0:
+            return b""
+        at = self._position
+        if self._threads:
+            data = await asyncio.to_thread(self._pread, want, at)
+        else:
+            data = self._pread(want, at)
+        self._position += len(data)
+        self._received += len(data)
+        if len(data) < want:
+            self.end = self._position  # the file shrank under us: it ends here
+        return data
+
+    async def skip(self, n: int) -> int:
+        """Move on ``n`` bytes without reading them (within the body)."""
+        step = max(0, min(n, self.end - self._position))
+        self._position += step
+        return step
+
+    async def prefetch(self, start: int, end: int) -> None:
+        """Nothing to do ahead for a local file: reads are served as they come."""
+
+    async def aclose(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
+    def __repr__(self) -> str:
+        return f"<FileBody at {self._position} of [..{self.end}) size={self.object_size}>"
 
 
 class LocalStore(StoreBase):
@@ -123,6 +215,25 @@ class LocalStore(StoreBase):
         if self._threads:
             return await asyncio.to_thread(_read, path, url, start, end, if_match)
         return _read(path, url, start, end, if_match)
+
+    async def open_stream(
+        self,
+        url: str,
+        start: int,
+        end: int | None = None,
+        *,
+        if_match: str | None = None,
+        prefetch: int | None = None,
+    ) -> FileBody:
+        """Bytes ``[start, end)`` of the file (``end`` None: to its end) as a body read in
+        order from one open descriptor; the caller closes it."""
+        if end is not None:
+            check_range(url, start, end)
+        path = local_path(url)
+        fd, st = _open(path, url, start, if_match)
+        return FileBody(
+            fd, st, url, start, st.st_size if end is None else end, threads=self._threads
+        )
 
     def source_kind(self, source: str) -> SourceKind:
         """A directory is listed; anything else names one file (perhaps a missing one)."""

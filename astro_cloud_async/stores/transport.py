@@ -42,6 +42,8 @@ __all__ = [
     "read_error_body",
     "read_range_response",
     "read_up_to",
+    "refuse_encoded",
+    "skip_bytes",
 ]
 
 _SKIP_CHUNK = 1 << 20
@@ -121,7 +123,7 @@ async def read_up_to(content: aiohttp.StreamReader, n: int) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-async def _skip(content: aiohttp.StreamReader, n: int) -> int:
+async def skip_bytes(content: aiohttp.StreamReader, n: int) -> int:
     """Read and drop ``n`` bytes, in bounded chunks; return how many there were."""
     skipped = 0
     while skipped < n:
@@ -144,22 +146,34 @@ async def read_error_body(resp: aiohttp.ClientResponse) -> bytes:
     return body
 
 
-async def read_range_response(
-    resp: aiohttp.ClientResponse, url: str, start: int, end: int
-) -> RangeResult:
-    """Read ``[start, end)`` from a 200, 206 or 416 answer to a ranged GET, checking it."""
-    status = resp.status
-    headers = resp.headers
-    etag = headers.get("ETag")
-    encoding = headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding not in ("identity", "") and status in (200, 206):
+def refuse_encoded(resp: aiohttp.ClientResponse, url: str, start: int) -> None:
+    """Hang up on a 200 or 206 whose body is content-encoded: its offsets are not the object's."""
+    encoding = resp.headers.get("Content-Encoding")
+    if encoding is None or resp.status not in (200, 206):
+        return
+    encoding = encoding.strip().lower()
+    if encoding not in ("identity", ""):
         resp.close()
         raise ResponseError(
             f"server sent a {encoding}-encoded body; byte offsets would be wrong",
             url=url,
             offset=start,
-            status=status,
+            status=resp.status,
         )
+
+
+async def read_range_response(
+    resp: aiohttp.ClientResponse, url: str, start: int, end: int, *, stored: bool = False
+) -> RangeResult:
+    """Read ``[start, end)`` from a 200, 206 or 416 answer to a ranged GET, checking it.
+
+    ``stored``: the answer holds the stored bytes whatever its ``Content-Encoding`` says (an
+    object store, where that header is metadata kept with the object: S3, Azure)."""
+    status = resp.status
+    headers = resp.headers
+    etag = headers.get("ETag")
+    if not stored:
+        refuse_encoded(resp, url, start)
 
     if status == 206:
         try:
@@ -199,7 +213,7 @@ async def _read_from_full_body(
         resp.close()
         return RangeResult(b"", start, length, etag)
     content = resp.content
-    skipped = await _skip(content, start)
+    skipped = await skip_bytes(content, start)
     data = await read_up_to(content, end - start) if skipped == start else b""
     eof = content.at_eof()
     got = skipped + len(data)

@@ -95,6 +95,8 @@ def image_refs(table: pyarrow.Table) -> tuple[list[ImageRef], list[tuple[str, in
     images: list[ImageRef] = []
     skipped: list[tuple[str, int, str]] = []
     columns = ["url", "hdu", "data_offset", "truncated", "header"]
+    if "compression" in table.column_names:
+        columns.append("compression")
     for row in table.select(columns).to_pylist():
         url, index = str(row["url"]), int(row["hdu"])
         header = parse_header(str(row["header"]).encode("ascii", errors="replace"))
@@ -108,10 +110,16 @@ def image_refs(table: pyarrow.Table) -> tuple[list[ImageRef], list[tuple[str, in
         except AstroCloudError as err:
             skipped.append((url, index, err.message))
             continue
+        if layout.size == 0:
+            continue
+        if row.get("compression"):
+            reason = (
+                f"the object is {row['compression']}-compressed: no byte range reaches its data"
+            )
+            skipped.append((url, index, reason))
+            continue
         if row.get("truncated"):
             skipped.append((url, index, "the object ends before the image's data"))
-            continue
-        if layout.size == 0:
             continue
         images.append(ImageRef(url=url, hdu=index, layout=layout, scaling=scaling))
     return images, skipped

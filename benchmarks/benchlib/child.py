@@ -221,8 +221,9 @@ PEERS: dict[str, Callable[[dict[str, Any], list[dict[str, Any]]], dict[str, Any]
 # What each peer imports, done before the clock starts (fsspec loads its implementations
 # lazily, on the first URL of a scheme).
 IMPORTS = {
-    "ours": ("astro_cloud_async",),
-    "ours-stream": ("astro_cloud_async",),
+    # The package's root is lazy: import what a scan loads (aiohttp, the stores) up front too.
+    "ours": ("astro_cloud_async", "astro_cloud_async.client"),
+    "ours-stream": ("astro_cloud_async", "astro_cloud_async.client"),
     "astropy": ("astropy.io.fits", "fsspec", "fsspec.implementations.http", "s3fs"),
     "ceiling": ("obstore", "obstore.store"),
 }

@@ -32,11 +32,19 @@ __all__ = ["PeerResult", "ServerCounts", "count_requests", "run_peer", "write_ob
 
 @dataclass(slots=True)
 class ServerCounts:
-    """Requests and body bytes the server logged, per kind of object (``other``: listings)."""
+    """Requests and body bytes the server logged, per kind of object (``other``: listings),
+    and per object (by file name)."""
 
     requests: dict[str, int] = field(default_factory=dict)
     bytes: dict[str, int] = field(default_factory=dict)
     statuses: dict[int, int] = field(default_factory=dict)
+    per_object: dict[str, list[int]] = field(default_factory=dict)
+    """File name -> [requests, body bytes]."""
+
+    def objects_taking(self, names: Sequence[str], requests: int) -> tuple[int, float]:
+        """How many of ``names`` took exactly ``requests`` requests, and their mean bytes."""
+        hits = [self.per_object[n][1] for n in names if self.per_object.get(n, [0])[0] == requests]
+        return len(hits), (sum(hits) / len(hits) if hits else 0.0)
 
     @property
     def total_requests(self) -> int:
@@ -65,6 +73,8 @@ class PeerResult:
     server_cpu_s: float
     kinds: dict[str, int]
     extra: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, list[str]] = field(default_factory=dict)
+    """Kind -> the file names of the objects of that kind read, in order."""
 
     @property
     def rate(self) -> float:
@@ -118,10 +128,15 @@ def _name_of(entry: AccessLogEntry) -> str:
 def count_requests(entries: Sequence[AccessLogEntry], kind_of: Mapping[str, str]) -> ServerCounts:
     counts = ServerCounts()
     for e in entries:
-        kind = kind_of.get(_name_of(e), "other")
+        name = _name_of(e)
+        kind = kind_of.get(name, "other")
         counts.requests[kind] = counts.requests.get(kind, 0) + 1
         counts.bytes[kind] = counts.bytes.get(kind, 0) + e.bytes_sent
         counts.statuses[e.status] = counts.statuses.get(e.status, 0) + 1
+        if kind != "other":
+            seen = counts.per_object.setdefault(name, [0, 0])
+            seen[0] += 1
+            seen[1] += e.bytes_sent
     return counts
 
 
@@ -169,30 +184,41 @@ def run_peer(
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)
         spec_path = f.name
-    mark = log_server.log_mark() if log_server is not None else 0
-    cpu0 = process_tree_cpu(server_pids)
     try:
-        proc = subprocess.run(
-            [*wrapper, sys.executable, "-m", "benchlib.child", spec_path],
-            env=child_env(),
-            cwd=BENCH_DIR,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        for attempt in (1, 2):
+            mark = log_server.log_mark() if log_server is not None else 0
+            cpu0 = process_tree_cpu(server_pids)
+            proc = subprocess.run(
+                [*wrapper, sys.executable, "-m", "benchlib.child", spec_path],
+                env=child_env(),
+                cwd=BENCH_DIR,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+            entries = _settled_entries(log_server, mark) if log_server is not None else []
+            server_cpu = process_tree_cpu(server_pids) - cpu0
+            lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+            if proc.returncode < 0 and not lines and attempt == 1:
+                # Killed by a signal before reporting (obstore's runtime has been seen to abort
+                # now and then on this machine): run it once more.
+                print(f"  {label}: killed by signal {-proc.returncode}; running it again")
+                continue
+            break
     finally:
         os.unlink(spec_path)
-    entries = _settled_entries(log_server, mark) if log_server is not None else []
-    server_cpu = process_tree_cpu(server_pids) - cpu0
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
+    if proc.returncode < 0 and lines:
+        print(f"  {label}: killed by signal {-proc.returncode} after reporting (kept)")
+    elif proc.returncode != 0 or not lines:
         raise RuntimeError(f"{label} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     out = json.loads(lines[-1])
     kind_of = {o.name: o.kind for o in objects}
     kinds: dict[str, int] = {}
+    names: dict[str, list[str]] = {}
     for o in objects:
         kinds[o.kind] = kinds.get(o.kind, 0) + 1
+        names.setdefault(o.kind, []).append(o.name)
     found = out.pop("hdus", None)
     if found is not None:
         wrong = sum(1 for o, n in zip(objects, found, strict=False) if n != len(o.hdus))
@@ -215,4 +241,5 @@ def run_peer(
         server_cpu_s=server_cpu,
         kinds=kinds,
         extra={k: v for k, v in out.items() if k not in core},
+        names=names,
     )

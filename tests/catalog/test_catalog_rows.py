@@ -98,6 +98,7 @@ def test_all_keywords_are_valued_cards_only(corpus_records: dict[str, list[HDURe
         "object_size",
         "etag",
         "tile_compressed",
+        "compression",
         "footprint_ra",
         "footprint_dec",
         "footprint_radius",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
 import warnings
 from collections.abc import Iterator
@@ -95,9 +97,7 @@ def test_headers_of_a_bad_object(cli: Run, sample_corpus: dict[str, Path]) -> No
     assert missing.returncode == 1 and "extension 7 not found" in missing.stderr
 
 
-@pytest.mark.parametrize("key", CLEAN)
-def test_info_matches_astropy(cli: Run, sample_corpus: dict[str, Path], key: str) -> None:
-    path = sample_corpus[key]
+def _info_matches_astropy(cli: Run, path: Path) -> dict[str, object]:
     done = cli("info", path, "--json")
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)["hdus"]
@@ -118,6 +118,28 @@ def test_info_matches_astropy(cli: Run, sample_corpus: dict[str, Path], key: str
             assert mine == tuple(summary[:7])
             assert row["header_offset"] == hdul.fileinfo(i)["hdrLoc"]
             assert row["data_offset"] == hdul.fileinfo(i)["datLoc"]
+    document: dict[str, object] = json.loads(done.stdout)
+    return document
+
+
+@pytest.mark.parametrize("key", CLEAN)
+def test_info_matches_astropy(cli: Run, sample_corpus: dict[str, Path], key: str) -> None:
+    assert "compression" not in _info_matches_astropy(cli, sample_corpus[key])
+
+
+@pytest.mark.parametrize("suffix", [".gz", ".bz2"])
+def test_info_of_a_compressed_object_matches_astropy(
+    cli: Run, sample_corpus: dict[str, Path], tmp_path: Path, suffix: str
+) -> None:
+    raw = sample_corpus["tess_1"].read_bytes()
+    path = tmp_path / f"frame.fits{suffix}"
+    path.write_bytes(gzip.compress(raw, mtime=0) if suffix == ".gz" else bz2.compress(raw))
+    compression = "gzip" if suffix == ".gz" else "bzip2"
+    assert _info_matches_astropy(cli, path)["compression"] == compression
+    done = cli("info", path)
+    assert done.stdout.splitlines()[0] == (
+        f"Filename: {path} ({compression}: offsets in the decompressed stream)"
+    )
 
 
 def test_info_table(cli: Run, sample_corpus: dict[str, Path]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
 import os
 import re
@@ -74,6 +76,31 @@ def test_index_a_local_folder(
                     assert row["NAXIS1"] == hdu.header.get("NAXIS1")
                     assert row["DATE-OBS"] == hdu.header.get("DATE-OBS")
                     assert row["tile_compressed"] is isinstance(hdu, fits.CompImageHDU)
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_index_compressed_objects(
+    cli: Run, tmp_path: Path, sample_corpus: dict[str, Path], name: str
+) -> None:
+    folder = tmp_path / "compressed"
+    folder.mkdir()
+    plain = sample_corpus["table"]
+    raw = plain.read_bytes()
+    (folder / "table.fits.gz").write_bytes(gzip.compress(raw, mtime=0))
+    (folder / "table.fits.bz2").write_bytes(bz2.compress(raw))
+    (folder / "table.fits").write_bytes(raw)
+    out = tmp_path / name
+    done = cli("index", folder, "-o", out, "--keywords", "NAXIS2")
+    assert done.returncode == 0, done.stderr
+    rows = _rows_by_url(read_catalog(out))
+    layout = _layouts({"table": plain})["table"]
+    for file, compression in (("table.fits.gz", "gzip"), ("table.fits.bz2", "bzip2")):
+        mine = sorted(rows[str(folder / file)], key=lambda r: int(r["hdu"]))  # type: ignore[arg-type]
+        assert [(r["header_offset"], r["data_offset"]) for r in mine] == layout
+        assert {r["compression"] for r in mine} == {compression}
+        assert {r["object_size"] for r in mine} == {(folder / file).stat().st_size}
+        assert mine[1]["NAXIS2"] == 800
+    assert {r["compression"] for r in rows[str(folder / "table.fits")]} == {None}
 
 
 def test_index_over_http_then_resume_fetches_nothing(

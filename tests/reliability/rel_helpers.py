@@ -24,8 +24,9 @@ FAST: dict[str, Any] = {
 }
 """Small time-outs and back-offs: a fault costs milliseconds, a stall half a second."""
 
-SMALL_READS: dict[str, Any] = {"first_read": 2880, "next_read": 2880}
-"""One block per read, so that walking an object takes several ranges."""
+SMALL_READS: dict[str, Any] = {"first_read": 2880, "next_read": 2880, "predict_layout": False}
+"""One block per read, so that walking an object takes several ranges, one per request (no
+headers fetched together at an extension stride)."""
 
 
 def raw_data_size(header: fits.Header) -> int:

@@ -10,9 +10,11 @@ saying what is missing or extra. All four paths must agree with it exactly.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import random
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ import astro_cloud_async as aca
 from astro_cloud_async.demo.survey import astropy_layout
 from astro_cloud_async.errors import (
     AstroCloudError,
+    CompressedDataError,
     HeaderTooLargeError,
     InvalidHeaderError,
     NotFITSError,
@@ -88,6 +91,32 @@ def _simple_false() -> bytes:
     return header.tostring().encode() + random.Random(7).randbytes(5000)
 
 
+def _inflated(packed: bytes) -> bytes:
+    """What a gzip stream, whole or cut, decompresses to."""
+    return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(packed)
+
+
+def _gzip_cut(data: bytes, low: int, high: int) -> bytes:
+    """The gzip of ``data`` cut where its decompressed stream ends between ``low`` and
+    ``high`` bytes (inside an HDU's data, or inside a header)."""
+    packed = gzip.compress(data, mtime=0)
+    first, last = 1, len(packed)
+    while first < last:  # the shortest cut giving at least ``low`` bytes
+        middle = (first + last) // 2
+        if len(_inflated(packed[:middle])) < low:
+            first = middle + 1
+        else:
+            last = middle
+    cut = packed[:first]
+    assert low <= len(_inflated(cut)) <= high, len(_inflated(cut))
+    return cut
+
+
+def _bad_crc(packed: bytes) -> bytes:
+    """A gzip stream whose trailer's CRC-32 does not match its data."""
+    return packed[:-8] + bytes(b ^ 0xFF for b in packed[-8:-4]) + packed[-4:]
+
+
 @dataclass(frozen=True)
 class Case:
     """An object and the outcome it must have on every read path."""
@@ -115,7 +144,57 @@ CASES = [
         NotFITSError,
         lambda d: 0,
     ),
-    Case("gzipped.fits.gz", gzip.compress(IMAGE, mtime=0), NotFITSError, lambda d: 0),
+    # Objects compressed whole are read through their decompressed stream, whose offsets the
+    # records give (object_size stays the stored size); their faults are those of the stream.
+    Case("gzipped.fits.gz", gzip.compress(IMAGE, mtime=0), records=3, whole=IMAGE),
+    Case("bzipped.fits.bz2", bz2.compress(IMAGE), records=3, whole=IMAGE),
+    Case("gzipped_named_plain.fits", gzip.compress(IMAGE, mtime=0), records=3, whole=IMAGE),
+    Case("plain_named_gzip.fits.gz", IMAGE, records=3),  # content decides, not the name
+    Case(
+        "members.fits.gz",
+        gzip.compress(IMAGE[:4000], mtime=0) + gzip.compress(IMAGE[4000:], mtime=0),
+        records=3,
+        whole=IMAGE,
+    ),
+    Case("zero_padded.fits.gz", gzip.compress(IMAGE, mtime=0) + bytes(600), records=3, whole=IMAGE),
+    Case(
+        "streams.fits.bz2",
+        bz2.compress(IMAGE[:9000]) + bz2.compress(IMAGE[9000:]),
+        records=3,
+        whole=IMAGE,
+    ),
+    Case("bz2_then_text.fits.bz2", bz2.compress(IMAGE) + GARBAGE, records=3, whole=IMAGE),
+    Case(
+        "gz_cut_in_data.fits.gz",
+        _gzip_cut(IMAGE, 17280 + 1000, 23680 - 1000),
+        records=3,
+        truncated_last=True,
+        whole=IMAGE,
+    ),
+    Case(
+        "gz_cut_in_header.fits.gz",
+        _gzip_cut(IMAGE, 14400 + 100, 17280 - 100),
+        TruncatedHeaderError,
+        lambda d: len(_inflated(d)),
+        records=2,
+        whole=IMAGE,
+    ),
+    Case(
+        "gz_bad_crc.fits.gz",
+        _bad_crc(gzip.compress(IMAGE, mtime=0)),
+        CompressedDataError,
+        lambda d: len(d) - 8,  # where the member's trailer starts
+        records=3,
+        whole=IMAGE,
+    ),
+    Case(
+        "gz_then_text.fits.gz",
+        gzip.compress(IMAGE, mtime=0) + GARBAGE,
+        CompressedDataError,
+        lambda d: len(d) - len(GARBAGE),
+        records=3,
+        whole=IMAGE,
+    ),
     Case("zero_bytes.fits", b"", NotFITSError, lambda d: 0),
     Case("tiny.fits", b"SIMPLE  =                    T", NotFITSError, lambda d: 0),
     Case("random.fits", random.Random(5).randbytes(9000), NotFITSError, lambda d: 0),

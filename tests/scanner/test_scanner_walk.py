@@ -107,8 +107,10 @@ async def test_object_replaced_between_reads_fails_with_what_was_read(mosaic_byt
     assert isinstance(outcome.error, ObjectChangedError)
     assert outcome.error.url == URL
     assert outcome.url == URL
-    assert len(store.calls) == 2
-    assert [r.index for r in outcome.records] == [0]
+    # The first read, then the two other CCD headers at the first CCD's stride, together.
+    # Kept: the primary, and the first CCD, whose header the first version gave.
+    assert len(store.calls) == 3
+    assert [r.index for r in outcome.records] == [0, 1]
     assert all(r.etag == '"v1"' for r in outcome.records)
 
 
@@ -144,10 +146,12 @@ async def test_fetch_failure_midway_keeps_earlier_records(tess_bytes: bytes) -> 
     assert isinstance(outcome, ObjectFailed)
     assert outcome.error is error
     assert outcome.offset == 17775360
-    # The first read holds the primary and the first image header; the primary is final
-    # (a valid header follows it), the image HDU waits for what follows its data.
-    assert [r.index for r in outcome.records] == [0]
+    # The first read holds the primary and the first image header: both are kept (the
+    # image's record is the one found last, what follows its data unknown).
+    assert [r.index for r in outcome.records] == [0, 1]
+    assert [r.data_offset for r in outcome.records] == [2880, 20160]
     assert outcome.records[0].object_size == len(tess_bytes)
+    assert all(r.n_hdus is None for r in outcome.records)
 
 
 async def test_missing_object_fails_with_no_records() -> None:
@@ -177,3 +181,54 @@ async def test_reads_follow_the_options(tess_bytes: bytes) -> None:
     assert isinstance(outcome, tuple)
     assert store.calls[0][:2] == (0, 2880)
     assert all(end - start <= 4 * 2880 for start, end, _ in store.calls)
+
+
+def _compressed_image() -> bytes:
+    """A gzip-compressed FITS file of about 700 kB: several reads of a store with no bodies."""
+    import gzip
+    import io
+
+    import numpy as np
+    from astropy.io import fits
+
+    rng = np.random.default_rng(4)
+    images = [fits.ImageHDU(rng.normal(size=(300, 300)).astype(np.float32)) for _ in range(2)]
+    buf = io.BytesIO()
+    fits.HDUList([fits.PrimaryHDU(), *images]).writeto(buf)
+    return gzip.compress(buf.getvalue(), mtime=0)
+
+
+async def test_a_store_without_bodies_reads_a_compressed_object_range_after_range() -> None:
+    import gzip
+
+    from astro_cloud_async.fits.walker import walk_bytes
+    from astro_cloud_async.scanner.compressed import READ_PIECE
+
+    packed = _compressed_image()
+    store = MemoryStore((packed, '"v1"'))
+    outcome = await walk_object(RangePool(OPTIONS), store, URL, OPTIONS)
+    assert isinstance(outcome, tuple)
+    expected = walk_bytes(gzip.decompress(packed))
+    assert [(r.header_offset, r.data_offset, r.data_size) for r in outcome] == [
+        (h.header_offset, h.data_offset, h.data_size) for h in expected
+    ]
+    assert {(r.compression, r.object_size, r.etag) for r in outcome} == {
+        ("gzip", len(packed), '"v1"')
+    }
+    # The first read, then the stored bytes in order, one piece a request, each pinned.
+    starts = [start for start, _, _ in store.calls]
+    ends = [end for _, end, _ in store.calls]
+    assert starts == [0, *ends[:-1]] and ends[-1] == len(packed)
+    assert all(end - start <= READ_PIECE for start, end, _ in store.calls[1:])
+    assert all(if_match == '"v1"' for _, _, if_match in store.calls[1:])
+
+
+async def test_a_compressed_object_replaced_midway_fails_with_what_was_read() -> None:
+    packed = _compressed_image()
+    store = MemoryStore((packed, '"v1"'), (packed, '"v1"'), (packed, '"v2"'))
+    outcome = await walk_object(RangePool(OPTIONS), store, URL, OPTIONS)
+    assert isinstance(outcome, ObjectFailed)
+    assert isinstance(outcome.error, ObjectChangedError)
+    assert len(store.calls) == 3
+    # The primary and the first image, whose header the first two reads held.
+    assert [(r.index, r.compression) for r in outcome.records] == [(0, "gzip"), (1, "gzip")]

@@ -63,7 +63,7 @@ def _readable_mirror(root: Path, mirror: Path) -> Path:
     return mirror
 
 
-def _config(workdir: Path, docroot: Path, port: int) -> str:
+def _config(workdir: Path, docroot: Path, port: int, max_ranges: int | None = None) -> str:
     user = ""
     if os.geteuid() == 0:
         name, group = _unprivileged_user()
@@ -94,6 +94,7 @@ TypesConfig /dev/null
 LogFormat "%r\\t%>s\\t%B\\t%{{Range}}i" counted
 CustomLog "{workdir / "access.log"}" counted
 DocumentRoot "{docroot}"
+{"" if max_ranges is None else f"MaxRanges {max_ranges}"}
 <Directory "{docroot}">
     Require all granted
     Options None
@@ -102,8 +103,13 @@ DocumentRoot "{docroot}"
 """
 
 
-def start_apache(root: str | Path, *, workdir: Path | None = None) -> HTTPServer:
+def start_apache(
+    root: str | Path, *, workdir: Path | None = None, max_ranges: int | None = None
+) -> HTTPServer:
     """Serve ``root`` with Apache httpd on 127.0.0.1 (Range handled by Apache itself).
+
+    ``max_ranges`` sets Apache's ``MaxRanges``: with 1, a request for several ranges is
+    answered 200 with the whole body.
 
     Started as root, Apache serves hard links made at start-up: files added to ``root``
     later are not served.
@@ -127,7 +133,7 @@ def start_apache(root: str | Path, *, workdir: Path | None = None) -> HTTPServer
     def attempt() -> HTTPServer:
         (port,) = free_ports(1)
         conf = workdir / "apache.conf"
-        conf.write_text(_config(workdir, docroot, port))
+        conf.write_text(_config(workdir, docroot, port, max_ranges))
         error_log = workdir / "error.log"
         # -DFOREGROUND keeps the parent attached so it can be stopped by its PID.
         argv = [binary, "-f", str(conf), "-DFOREGROUND"]

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from .aioapp import serve_app
+
 BODY = bytes((i * 7 + i // 251) % 256 for i in range(100_000))
 _RANGE = re.compile(r"bytes=(\d+)-(\d+)$")
 
@@ -48,16 +50,7 @@ class FaultServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/{tail:.*}", self.handle)
-        self.runner = web.AppRunner(
-            app, handle_signals=False, access_log=None, shutdown_timeout=0.5
-        )
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.runner, self.base_url = await serve_app(app, shutdown_timeout=0.5)
 
     async def stop(self) -> None:
         self.release.set()

@@ -3,6 +3,8 @@ file the page holds, catalog queries, footprints, previews, scans, and errors as
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
 import json
 import subprocess
@@ -19,6 +21,7 @@ from web_data import ROOT, Served, Survey
 
 from astro_cloud_async.fits import walk_file
 from astro_cloud_async.web import is_loopback
+from astro_cloud_async.web.drop import WINDOW
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -121,6 +124,39 @@ def test_file_session_walks_as_the_local_walker_does(
     ]
     assert [len(h["cards"]) for h in hdus] == [len(h.header.cards) for h in expected]
     assert end["bytes_read"] <= path.stat().st_size
+
+
+def _noise(path: Path) -> Path:
+    """Two 512 x 512 float32 images of noise: about 2 MB that compress poorly."""
+    import numpy as np
+    from astropy.io import fits
+
+    rng = np.random.default_rng(2)
+    images = [fits.ImageHDU(rng.normal(size=(512, 512)).astype(np.float32)) for _ in range(2)]
+    fits.HDUList([fits.PrimaryHDU(), *images]).writeto(path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["mosaic", "noise"])
+@pytest.mark.parametrize("suffix", [".gz", ".bz2"])
+def test_a_compressed_file_is_walked_through_its_decompressed_stream(
+    served: Served, web_files: dict[str, Path], tmp_path: Path, suffix: str, kind: str
+) -> None:
+    # The mosaic: 50 MB, mostly zeros, a few kB compressed. The noise: 2 MB, about as much
+    # compressed, asked of the page in 1 MiB windows.
+    plain = web_files["mosaic"] if kind == "mosaic" else _noise(tmp_path / "noise.fits")
+    raw = plain.read_bytes()
+    path = tmp_path / f"{plain.name}{suffix}"
+    path.write_bytes(gzip.compress(raw, mtime=0) if suffix == ".gz" else bz2.compress(raw))
+    hdus, end = walk_through_api(served, path)
+    assert end["done"] and "error" not in end
+    assert end["compression"] == ("gzip" if suffix == ".gz" else "bzip2")
+    assert [(h["index"], h["header_offset"], h["data_offset"], h["data_size"]) for h in hdus] == [
+        (h.index, h.header_offset, h.data_offset, h.data_size) for h in walk_file(plain)
+    ]
+    assert end["bytes_read"] == path.stat().st_size  # every stored byte once
+    if kind == "noise":
+        assert end["requests"] == 1 + -(-(path.stat().st_size - 10 * 2880) // WINDOW)
 
 
 def test_sparse_4gb_file_costs_only_its_header_blocks(served: Served, giant_file: Path) -> None:

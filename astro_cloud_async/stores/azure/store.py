@@ -19,19 +19,21 @@ from urllib.parse import quote, urlencode, urlsplit
 import aiohttp
 from yarl import URL
 
-from ...errors import AccessDeniedError, ConfigurationError, ObjectChangedError
+from ...errors import AccessDeniedError, ConfigurationError
 from ...options import Options
-from ..answers import etags_match, past_end, retry_after, xml_field
+from ..answers import check_if_match, past_end, retry_after, xml_field
 from ..base import (
     ListPage,
     RangeResult,
     SourceKind,
     StoreBase,
+    body_range,
     check_range,
     key_kind,
     listed_url_maker,
     range_header,
 )
+from ..body import BodyStream, Closer, body_of, empty_body, open_body
 from ..transport import (
     client_timeout,
     make_session,
@@ -216,12 +218,40 @@ class AzureStore(StoreBase):
             if total is not None and start >= total:
                 resp.close()
                 return past_end(url, start, total, resp.headers.get("ETag"))
-            result = await read_range_response(resp, url, start, end)
-        if if_match is not None and not etags_match(if_match, result.etag):
-            raise ObjectChangedError(
-                f"ETag is now {result.etag}, expected {if_match}", url=url, offset=start
-            )
+            result = await read_range_response(resp, url, start, end, stored=True)
+        check_if_match(url, start, if_match, result.etag)
         return result
+
+    async def open_stream(
+        self,
+        url: str,
+        start: int,
+        end: int | None = None,
+        *,
+        if_match: str | None = None,
+        prefetch: int | None = None,
+    ) -> BodyStream:
+        """Bytes ``[start, end)`` of a blob as a body kept open, read in order (see
+        :class:`~astro_cloud_async.stores.capabilities.StreamOpener`)."""
+        headers = {"x-ms-range": body_range(url, start, end), "Accept-Encoding": "identity"}
+        if if_match is not None:
+            headers["If-Match"] = if_match
+        loc = self.locate(url)
+
+        async def answer(resp: aiohttp.ClientResponse, closer: Closer) -> BodyStream:
+            if resp.status not in (200, 206, 416):
+                raise await self._error(resp, url, start)
+            etag = resp.headers.get("ETag")
+            total = _empty_part(resp)
+            if total is not None and start >= total:
+                resp.close()
+                return empty_body(url, start, total, etag, closer=closer)
+            return await body_of(resp, url, start, end, etag=etag, closer=closer, stored=True)
+
+        request = self._get(loc, blob_path(loc.container, loc.blob), {}, headers, url, start)
+        return await open_body(
+            request, url, start, end, if_match=if_match, prefetch=prefetch, answer=answer
+        )
 
     async def list_page(
         self,

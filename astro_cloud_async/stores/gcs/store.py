@@ -21,19 +21,21 @@ from urllib.parse import quote, urlencode
 import aiohttp
 from yarl import URL
 
-from ...errors import AccessDeniedError, ConfigurationError, ObjectChangedError
+from ...errors import AccessDeniedError, ConfigurationError
 from ...options import Options
-from ..answers import etags_match, retry_after
+from ..answers import check_if_match, retry_after
 from ..base import (
     ListPage,
     RangeResult,
     SourceKind,
     StoreBase,
+    body_range,
     check_range,
     key_kind,
     listed_url_maker,
     range_header,
 )
+from ..body import BodyStream, Closer, body_of, open_body
 from ..transport import (
     client_timeout,
     make_session,
@@ -180,23 +182,41 @@ class GCSStore(StoreBase):
         headers = {"Range": range_header(start, end), "Accept-Encoding": "identity"}
         async with self._get(loc.object_path(), query, url, start, headers) as resp:
             if resp.status not in (200, 206, 416):
-                body = await read_error_body(resp)
-                raise gcs_error(
-                    resp.status,
-                    error_reason(body),
-                    url,
-                    start,
-                    retry_after=retry_after(resp.headers),
-                )
+                raise await _error(resp, url, start)
             result = await read_range_response(resp, url, start, end)
             generation = resp.headers.get("x-goog-generation")
         if generation:
             result = dataclasses.replace(result, etag=generation)
-        if if_match is not None and not etags_match(if_match, result.etag):
-            raise ObjectChangedError(
-                f"generation is now {result.etag}, expected {if_match}", url=url, offset=start
-            )
+        check_if_match(url, start, if_match, result.etag, label="generation")
         return result
+
+    async def open_stream(
+        self,
+        url: str,
+        start: int,
+        end: int | None = None,
+        *,
+        if_match: str | None = None,
+        prefetch: int | None = None,
+    ) -> BodyStream:
+        """Bytes ``[start, end)`` of a GCS object as a body kept open, read in order (see
+        :class:`~astro_cloud_async.stores.capabilities.StreamOpener`)."""
+        headers = {"Range": body_range(url, start, end), "Accept-Encoding": "identity"}
+        loc = self.locate(url)
+        query = {"alt": "media"}
+        if if_match is not None and if_match.isdigit():
+            query["ifGenerationMatch"] = if_match
+
+        async def answer(resp: aiohttp.ClientResponse, closer: Closer) -> BodyStream:
+            if resp.status not in (200, 206, 416):
+                raise await _error(resp, url, start)
+            generation = resp.headers.get("x-goog-generation") or resp.headers.get("ETag")
+            return await body_of(resp, url, start, end, etag=generation, closer=closer)
+
+        request = self._get(loc.object_path(), query, url, start, headers)
+        return await open_body(
+            request, url, start, end, if_match=if_match, prefetch=prefetch, answer=answer
+        )
 
     async def list_page(
         self,
@@ -211,16 +231,16 @@ class GCSStore(StoreBase):
         query = list_query(loc.key, token, limit)
         async with self._get(loc.list_path(), query, url_prefix, 0) as resp:
             if resp.status != 200:
-                body = await read_error_body(resp)
-                raise gcs_error(
-                    resp.status,
-                    error_reason(body),
-                    url_prefix,
-                    0,
-                    retry_after=retry_after(resp.headers),
-                )
+                raise await _error(resp, url_prefix, 0)
             body = await resp.read()
         return parse_list_page(body, url_prefix, _url_maker(url_prefix, loc), suffixes)
+
+
+async def _error(resp: aiohttp.ClientResponse, url: str, offset: int) -> Exception:
+    """The typed error of an answer that is not the one asked for (its reason, its status)."""
+    body = await read_error_body(resp)
+    wait = retry_after(resp.headers)
+    return gcs_error(resp.status, error_reason(body), url, offset, retry_after=wait)
 
 
 def _url_maker(url_prefix: str, loc: GCSLocation) -> Callable[[str], str]:

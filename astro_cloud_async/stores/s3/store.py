@@ -19,10 +19,19 @@ from urllib.parse import quote, unquote, urlsplit
 import aiohttp
 from yarl import URL
 
-from ...errors import ConfigurationError, FetchError, ObjectChangedError
+from ...errors import ConfigurationError, FetchError
 from ...options import Options
-from ..answers import etags_match, parse_content_range, past_end, retry_after, xml_field
-from ..base import ListPage, RangeResult, SourceKind, StoreBase, check_range, range_header
+from ..answers import check_if_match, parse_content_range, past_end, retry_after, xml_field
+from ..base import (
+    ListPage,
+    RangeResult,
+    SourceKind,
+    StoreBase,
+    body_range,
+    check_range,
+    range_header,
+)
+from ..body import BodyStream, Closer, body_of, empty_body, open_body
 from ..transport import (
     client_timeout,
     make_session,
@@ -222,24 +231,48 @@ class S3Store(StoreBase):
             headers["If-Match"] = if_match
         async with self._send(loc, url, start, headers=headers) as resp:
             if resp.status in (200, 206):
-                result = await read_range_response(resp, url, start, end)
+                result = await read_range_response(resp, url, start, end, stored=True)
             else:
                 body = await read_error_body(resp)
                 code = xml_field(body, "Code")
                 if resp.status != 416 and code != "InvalidRange":
                     wait = retry_after(resp.headers)
                     raise s3_error(resp.status, code, url, start, retry_after=wait)
-                cr = parse_content_range(resp.headers.get("Content-Range"))
-                total = cr.total if cr is not None else None
-                if total is None:
-                    size = xml_field(body, "ActualObjectSize")
-                    total = int(size) if size and size.isdigit() else None
+                total = _past_end_size(resp, body)
                 return past_end(url, start, total, resp.headers.get("ETag"))
-        if if_match is not None and not etags_match(if_match, result.etag):
-            raise ObjectChangedError(
-                f"ETag is now {result.etag}, expected {if_match}", url=url, offset=start
-            )
+        check_if_match(url, start, if_match, result.etag)
         return result
+
+    async def open_stream(
+        self,
+        url: str,
+        start: int,
+        end: int | None = None,
+        *,
+        if_match: str | None = None,
+        prefetch: int | None = None,
+    ) -> BodyStream:
+        """Bytes ``[start, end)`` of an S3 object as a body kept open, read in order (see
+        :class:`~astro_cloud_async.stores.capabilities.StreamOpener`)."""
+        headers = {"Range": body_range(url, start, end), "Accept-Encoding": "identity"}
+        if if_match is not None:
+            headers["If-Match"] = if_match
+
+        async def answer(resp: aiohttp.ClientResponse, closer: Closer) -> BodyStream:
+            etag = resp.headers.get("ETag")
+            if resp.status in (200, 206):
+                return await body_of(resp, url, start, end, etag=etag, closer=closer, stored=True)
+            body = await read_error_body(resp)
+            code = xml_field(body, "Code")
+            if resp.status != 416 and code != "InvalidRange":
+                wait = retry_after(resp.headers)
+                raise s3_error(resp.status, code, url, start, retry_after=wait)
+            return empty_body(url, start, _past_end_size(resp, body), etag, closer=closer)
+
+        request = self._send(self.locate(url), url, start, headers=headers)
+        return await open_body(
+            request, url, start, end, if_match=if_match, prefetch=prefetch, answer=answer
+        )
 
     async def list_page(
         self,
@@ -258,6 +291,16 @@ class S3Store(StoreBase):
                 raise await self._error(resp, url_prefix, 0)
             body = await resp.read()
         return parse_list_page(body, url_prefix, _url_maker(url_prefix, loc), suffixes)
+
+
+def _past_end_size(resp: aiohttp.ClientResponse, body: bytes) -> int | None:
+    """The object size an answer to a range past the end states: its Content-Range's total,
+    else the error body's ``ActualObjectSize``."""
+    cr = parse_content_range(resp.headers.get("Content-Range"))
+    if cr is not None and cr.total is not None:
+        return cr.total
+    size = xml_field(body, "ActualObjectSize")
+    return int(size) if size and size.isdigit() else None
 
 
 def _url_maker(url_prefix: str, loc: S3Location) -> Callable[[str], str]:
