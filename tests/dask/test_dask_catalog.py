@@ -36,8 +36,15 @@ pytestmark = pytest.mark.slow
 ERROR_NAMES = [name for name, _ in ERROR_COLUMNS]
 
 
-def single_process(output: Path, sources: list[str], keywords: Any = None) -> IndexResult:
-    job = IndexJob(output=output, sources=sources, keywords=normalize_keywords(keywords))
+def single_process(
+    output: Path, sources: list[str], keywords: Any = None, *, footprints: bool = False
+) -> IndexResult:
+    job = IndexJob(
+        output=output,
+        sources=sources,
+        keywords=normalize_keywords(keywords),
+        footprints=footprints,
+    )
     return asyncio.run(index(job))
 
 
@@ -218,11 +225,12 @@ def test_headers_come_from_the_workers_environment(monkeypatch: pytest.MonkeyPat
 def test_cli_runs_the_index_job_on_a_cluster(
     dask_client: Any, survey_folder: Path, tmp_path: Path
 ) -> None:
-    """``astro-cloud-async index --dask-scheduler ADDRESS`` equals the single-process run."""
+    """``astro-cloud-async index --dask-scheduler ADDRESS`` equals the single-process run,
+    footprints (the command line's default) included."""
     from astro_cloud_async.cli import main
 
     reference = tmp_path / "local.parquet"
-    single_process(reference, [str(survey_folder)], "NAXIS1,DATE-OBS")
+    single_process(reference, [str(survey_folder)], "NAXIS1,DATE-OBS", footprints=True)
     out = tmp_path / "cluster.parquet"
     status = main(
         [
@@ -240,4 +248,6 @@ def test_cli_runs_the_index_job_on_a_cluster(
         ]
     )
     assert status == 0
-    assert sorted_rows(read_catalog(out)) == sorted_rows(read_catalog(reference))
+    rows = sorted_rows(read_catalog(out))
+    assert rows == sorted_rows(read_catalog(reference))
+    assert any(row["footprint"] is not None for row in rows)
