@@ -87,11 +87,11 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--footprints",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="each image's sky footprint from its header's WCS (footprint_* columns, which "
-        "'find', 'cutout' and the web page's sky need); on by default: computed in batches in "
-        "a worker process, it costs the scan's event loop a few microseconds an image HDU "
-        "(docs/answers.md). --no-footprints leaves the columns null",
+        default=False,
+        help="compute each image's sky footprint from its header's WCS (footprint_* columns, "
+        "which 'find', 'cutout' and the web page's sky need), in batches in a worker process; "
+        "about a tenth of the request rate on a scan bound by this machine's CPU "
+        "(docs/answers.md); off by default",
     )
     p.add_argument(
         "--verify-data",

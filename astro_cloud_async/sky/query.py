@@ -47,8 +47,8 @@ def _require_footprints(table: pyarrow.Table) -> None:
     column = table.column("footprint_ra")
     if len(column) and column.null_count == len(column):
         raise ConfigurationError(
-            "no row of the catalog has a footprint: index it again with footprints (the "
-            "default of 'index'; footprints=True in an IndexJob)"
+            "no row of the catalog has a footprint: index it with --footprints "
+            "(footprints=True in an IndexJob)"
         )
 
 
@@ -99,7 +99,7 @@ def _from_parquet(files: list[Path], ra: float, dec: float, radius: float) -> py
     if missing:
         raise ConfigurationError(
             f"the catalog has no footprint columns ({', '.join(missing)}): index it again "
-            "with footprints (the default of 'index'; footprints=True in an IndexJob)"
+            "with --footprints (footprints=True in an IndexJob)"
         )
     fragments = list(dataset.get_fragments())
     small = dataset.to_table(columns=_POSITION)

@@ -152,7 +152,7 @@ def table_info(source: TableSource) -> dict[str, Any]:
 
 
 def _has_footprints(table: pyarrow.Table) -> bool:
-    """Whether any row has a footprint (catalogs indexed with ``--no-footprints`` hold the
+    """Whether any row has a footprint (catalogs indexed without ``--footprints`` hold the
     columns, all null)."""
     return any(
         table.column(name).null_count < len(table)

@@ -1,4 +1,4 @@
-"""The command line of find, cutout, refs and index's footprints / --verify-data, run as
+"""The command line of find, cutout, refs and index's --footprints / --verify-data, run as
 a user runs them, on the survey served over HTTP."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def cli_catalog(
 ) -> Path:
     out = tmp_path_factory.mktemp("cli") / "sky.parquet"
     urls = [sky_http.url(p) for p in sky.all_files]
-    done = cli("index", *urls, "-o", out, "--no-progress")  # footprints by default
+    done = cli("index", *urls, "-o", out, "--footprints", "--no-progress")
     assert done.returncode == 0, done.stderr
     return out
 
@@ -48,7 +48,7 @@ def test_index_with_footprints(cli_catalog: Path) -> None:
 def test_index_flags(sky: SkySurvey, sky_http: HTTPServer, tmp_path: Path) -> None:
     urls = [sky_http.url(p) for p in sky.checksums.values()]
     out = tmp_path / "c.jsonl"
-    done = cli("index", *urls, "-o", out, "--verify-data", "--no-footprints", "--no-progress")
+    done = cli("index", *urls, "-o", out, "--verify-data", "--no-progress")
     assert done.returncode == 0, done.stderr
     rows = read_catalog(out).to_pylist()
     assert all(r["footprint"] is None for r in rows)
@@ -56,7 +56,7 @@ def test_index_flags(sky: SkySurvey, sky_http: HTTPServer, tmp_path: Path) -> No
     assert verdicts[("sum-data-flipped.fits", 1)] == ("bad", "bad")
     assert verdicts[("sum-good.fits", 1)] == ("ok", "ok")
     refused = cli("find", out, "150.0", "2.0")
-    assert refused.returncode == 2 and "index it again with footprints" in refused.stderr
+    assert refused.returncode == 2 and "--footprints" in refused.stderr
     help_text = cli("index", "--help").stdout
     assert "--verify-data" in help_text and "ALL the data" in " ".join(help_text.split())
 

@@ -226,7 +226,7 @@ def test_cli_runs_the_index_job_on_a_cluster(
     dask_client: Any, survey_folder: Path, tmp_path: Path
 ) -> None:
     """``astro-cloud-async index --dask-scheduler ADDRESS`` equals the single-process run,
-    footprints (the command line's default) included."""
+    footprints included."""
     from astro_cloud_async.cli import main
 
     reference = tmp_path / "local.parquet"
@@ -240,6 +240,7 @@ def test_cli_runs_the_index_job_on_a_cluster(
             str(out),
             "--keywords",
             "NAXIS1,DATE-OBS",
+            "--footprints",
             "--no-progress",
             "--dask-scheduler",
             dask_client.scheduler.address,

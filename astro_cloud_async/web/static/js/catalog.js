@@ -77,7 +77,7 @@ export class CatalogView {
     const count = document.getElementById("sky-count");
     if (!this.hasFootprints) {
       this.sky.setFootprints([]);
-      count.textContent = "· no footprints in this catalog (index it again without --no-footprints)";
+      count.textContent = "· no footprints in this catalog (index it with --footprints)";
       return;
     }
     try {
