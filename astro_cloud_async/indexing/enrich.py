@@ -7,7 +7,7 @@ Footprints are CPU work, and most of it is reading the WCS numbers out of the ca
 loop does only what is tiny: per header that may hold a celestial WCS (two axes and a CTYPE1),
 it takes the few cards the numpy path reads, unread, as one string
 (:func:`~astro_cloud_async.sky.footprints.footprint_job`: which cards depends only on the
-header's keywords, looked up once per layout; about 6 microseconds a TESS header). Those go
+header's keywords, looked up once per layout; about 7 microseconds a TESS header). Those go
 into the current batch, and a batch goes to a worker process in one call when it holds
 ``batch_hdus`` headers (or ``batch_objects`` objects), or ``batch_seconds`` after its first
 header. The worker reads the values, projects the whole batch in numpy and gives astropy what
@@ -172,7 +172,7 @@ class Enrichment:
         except OSError as err:  # no process or semaphore can be made here
             raise ConfigurationError(
                 f"footprints are computed in a worker process, and none can start here ({err});"
-                " index without them (--no-footprints)"
+                " index without --footprints"
             ) from err
         self._track(asyncio.wrap_future(warm))
         return pool
