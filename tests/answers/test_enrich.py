@@ -257,8 +257,18 @@ def test_workers_end_with_a_run_killed_outright(tmp_path: Path) -> None:
         "    print(first.result(), flush=True)\n"
         "    sys.stdin.read()\n"
     )
+    # The package as this test imports it, installed or not.
+    root = str(Path(__file__).resolve().parents[2])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    }
     run = subprocess.Popen(
-        [sys.executable, str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, str(script)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert run.stdout is not None
     worker = psutil.Process(int(run.stdout.readline()))
