@@ -44,7 +44,17 @@ def padded(size: int) -> int:
 def rest_is_data(header: Mapping[str, object]) -> bool:
     """Whether a primary header is non-standard (``SIMPLE = F``): its data run to the end of
     the file, whatever BITPIX and NAXISn say."""
+    raw = getattr(header, "raw", None)
+    if isinstance(raw, bytes) and raw.startswith(_SIMPLE_TRUE):
+        # SIMPLE = T in fixed format as its first card, with nothing after the value but a
+        # comment; the general reader below answers the same (without reading the header).
+        rest = raw[30:CARD].lstrip(b" ")
+        if not rest or rest.startswith(b"/"):
+            return False
     return header.get("SIMPLE") is False
+
+
+_SIMPLE_TRUE = b"SIMPLE  =                    T"
 
 
 def _int(header: Mapping[str, object], key: str, default: int | None = None) -> int:

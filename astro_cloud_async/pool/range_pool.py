@@ -51,10 +51,12 @@ else:  # pragma: no cover
 
 
 class _Waiter:
-    __slots__ = ("future", "host")
+    __slots__ = ("future", "host", "order")
 
-    def __init__(self, host: str, future: asyncio.Future[None]):
+    def __init__(self, host: str, order: int, future: asyncio.Future[None]):
         self.host = host
+        self.order = order
+        """Arrival number: the oldest head among the hosts with room goes first."""
         self.future = future
 
 
@@ -73,7 +75,9 @@ class RangePool:
         self.stats = stats if stats is not None else PoolStats()
         self._rng = rng or random.Random()
         self._active: dict[str, int] = {}
-        self._waiters: deque[_Waiter] = deque()
+        self._queues: dict[str, deque[_Waiter]] = {}
+        """Waiting requests, one FIFO queue per host (only hosts with waiters are held)."""
+        self._arrivals = 0
         self.limits = HostLimits(options.connections_per_host)
         """Each host's concurrency limit, lowered by throttling (see :mod:`.throttle`)."""
 
@@ -100,25 +104,47 @@ class RangePool:
         self._hand_over()
 
     def _hand_over(self) -> None:
-        """Give free slots to the first queued requests that can use them (one slot, or more
-        when a host's limit has just grown)."""
-        while self._waiters and self.stats.in_flight < self.options.concurrency:
-            for waiter in self._waiters:
-                if not waiter.future.done() and self._has_room(waiter.host):
-                    self._waiters.remove(waiter)
-                    self.stats.queued -= 1
-                    self._assign(waiter.host)
-                    waiter.future.set_result(None)
-                    break
-            else:
+        """Give free slots to the oldest queued requests that can use them (one slot, or more
+        when a host's limit has just grown).
+
+        Only each host's first waiter is looked at, so a release costs one step per host with
+        waiters, however many requests wait (a scan queues thousands on one host).
+        """
+        queues = self._queues
+        active = self._active
+        limits = self.limits
+        stats = self.stats
+        bound = self.options.concurrency
+        while queues and stats.in_flight < bound:
+            chosen: _Waiter | None = None
+            for host, queue in queues.items():
+                head = queue[0]
+                if (chosen is None or head.order < chosen.order) and (
+                    not host or active.get(host, 0) < limits.limit(host)
+                ):
+                    chosen = head
+            if chosen is None:
                 return
+            queue = queues[chosen.host]
+            queue.popleft()
+            if not queue:
+                del queues[chosen.host]
+            stats.queued -= 1
+            if chosen.future.done():  # cancelled while waiting: the slot goes on
+                continue
+            self._assign(chosen.host)
+            chosen.future.set_result(None)
 
     async def _acquire(self, host: str) -> None:
         if self._has_room(host):
             self._assign(host)
             return
-        waiter = _Waiter(host, asyncio.get_running_loop().create_future())
-        self._waiters.append(waiter)
+        self._arrivals += 1
+        waiter = _Waiter(host, self._arrivals, asyncio.get_running_loop().create_future())
+        queue = self._queues.get(host)
+        if queue is None:
+            queue = self._queues[host] = deque()
+        queue.append(waiter)
         self.stats.queued += 1
         try:
             await waiter.future
@@ -126,9 +152,21 @@ class RangePool:
             if waiter.future.done() and not waiter.future.cancelled():
                 self._release(host)  # the slot arrived just as we were cancelled
             else:
-                self._waiters.remove(waiter)
-                self.stats.queued -= 1
+                self._unqueue(waiter)
             raise
+
+    def _unqueue(self, waiter: _Waiter) -> None:
+        """Take a cancelled waiter out of its queue, unless a hand-over already dropped it."""
+        queue = self._queues.get(waiter.host)
+        if queue is None:
+            return
+        try:
+            queue.remove(waiter)
+        except ValueError:
+            return
+        if not queue:
+            del self._queues[waiter.host]
+        self.stats.queued -= 1
 
     # --- requests --------------------------------------------------------------------------
 

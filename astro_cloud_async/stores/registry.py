@@ -73,6 +73,13 @@ class Stores:
         self._gcs: gcs.GCSStore | None = None
         self._azure: azure.AzureStore | None = None
         self._azure_endpoint: str | None = configured_endpoint(self.options, connection_only=True)
+        self._plain_origins: set[str] = set()
+        """``scheme://host`` of HTTP(S) URLs known to be no cloud's, so read by the HTTP store."""
+        self._endpoint_origins = {
+            _origin(endpoint)
+            for endpoint in (self._azure_endpoint, self.options.endpoint_url)
+            if endpoint is not None
+        }
         self._closed = False
 
     async def __aenter__(self) -> Stores:
@@ -170,16 +177,16 @@ class Stores:
         if scheme == "az":
             return self.azure_store()
         if scheme in ("http", "https"):
+            origin = _origin(url)
+            if origin in self._plain_origins:
+                return self.http_store()
             if gcs.is_gcs_https(url):
                 return self.gcs_store()
             if azure.parse_azure_https(url, endpoint=self._azure_endpoint) is not None:
                 return self.azure_store()
-            loc = (
-                s3.parse_s3_https(url, endpoint_url=self.options.endpoint_url)
-                if self._https_as_s3
-                else None
-            )
+            loc = self._s3_location(url)
             if loc is None:
+                self._learn_plain(origin)
                 return self.http_store()
             if self.options.endpoint_url is not None and loc.region is None:
                 return self.s3_store()
@@ -187,3 +194,37 @@ class Stores:
         if scheme == "file":
             return self.local_store()
         raise ConfigurationError(f"unsupported URL scheme {scheme!r}", url=url)
+
+    def _s3_location(self, url: str) -> s3.S3Location | None:
+        if not self._https_as_s3:
+            return None
+        return s3.parse_s3_https(url, endpoint_url=self.options.endpoint_url)
+
+    def _learn_plain(self, origin: str) -> None:
+        """Remember ``origin`` as plain HTTP when no URL on it could be a cloud's: the clouds
+        tell their URLs by host, except under a configured endpoint, so an object URL on the
+        same host that no cloud claims settles it for every URL there."""
+        if origin in self._endpoint_origins or len(self._plain_origins) >= _MAX_PLAIN_ORIGINS:
+            return
+        probe = origin + "/bucket/key"
+        if (
+            gcs.is_gcs_https(probe)
+            or azure.parse_azure_https(probe, endpoint=self._azure_endpoint) is not None
+            or self._s3_location(probe) is not None
+        ):
+            return
+        self._plain_origins.add(origin)
+
+
+_MAX_PLAIN_ORIGINS = 4096
+
+
+def _origin(url: str) -> str:
+    """``scheme://netloc`` of an absolute URL, lower-cased."""
+    sep = url.find("://")
+    end = url.find("/", sep + 3)
+    for mark in "?#":
+        at = url.find(mark, sep + 3)
+        if at != -1 and (end == -1 or at < end):
+            end = at
+    return (url if end == -1 else url[:end]).lower()

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from astro_cloud_async.errors import InvalidHeaderError
 from astro_cloud_async.fits.header import Header, _scan_end, find_end, parse_header
-from astro_cloud_async.fits.layout import data_size, standard_data_size
+from astro_cloud_async.fits.layout import data_size, rest_is_data, standard_data_size
 from astro_cloud_async.fits.walker import walk_file
 
 
@@ -135,6 +135,30 @@ def test_answers_only_as_the_general_reader_does(raw: bytes, max_size: int) -> N
     except InvalidHeaderError:
         through_data_size = None
     assert through_data_size == _general(raw, max_size)
+
+
+simple_cards = st.sampled_from(
+    [
+        "SIMPLE  =                    T",
+        "SIMPLE  =                    T / conforms to FITS standard",
+        "SIMPLE  =                    F",
+        "SIMPLE  =                    T  junk",
+        "SIMPLE  =                    TRUE",
+        "SIMPLE  = T",
+        "SIMPLE  =                    F / not standard",
+        "simple  =                    T",
+        "XTENSION= 'IMAGE   '",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(simple_cards, st.lists(st.sampled_from(["SIMPLE  =                    F", "BITPIX  = 8"])))
+def test_rest_is_data_answers_as_the_header_reads(first: str, later: list[str]) -> None:
+    raw = "".join(_card(c) for c in [first, *later, "END"]).encode("ascii")
+    header = parse_header(raw)
+    assert rest_is_data(header) == (header.get("SIMPLE") is False)
+    assert rest_is_data(dict(header.items())) == (header.get("SIMPLE") is False)
 
 
 @pytest.mark.parametrize("name", ["tess_1", "mosaic", "table", "compressed", "ascii_table"])

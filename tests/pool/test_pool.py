@@ -288,3 +288,67 @@ def test_host_key() -> None:
     assert host_key("s3://bucket/key/x.fits") == "s3://bucket"
     assert host_key("/data/x.fits") == ""
     assert host_key("file:///data/x.fits") == ""
+
+
+class _HeldReader:
+    """A reader whose every request waits until the test lets it end (admission order only)."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+        self.gates: dict[str, asyncio.Event] = {}
+
+    async def get_range(
+        self, url: str, start: int, end: int, *, if_match: str | None = None
+    ) -> RangeResult:
+        self.started.append(url)
+        gate = self.gates.setdefault(url, asyncio.Event())
+        await gate.wait()
+        return RangeResult(b"x" * (end - start), start, None, None)
+
+    def end(self, url: str) -> None:
+        self.gates.setdefault(url, asyncio.Event()).set()
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_a_released_slot_goes_to_the_oldest_waiter_that_can_use_it() -> None:
+    # Host a is at its limit with a long queue; host b's waiter is younger than a's queued
+    # ones but is the only one that fits once b's request ends.
+    pool = RangePool(Options(concurrency=3, connections_per_host=2))
+    reader = _HeldReader()
+    a = [f"http://a.test/{i}" for i in range(10)]
+    b = [f"http://b.test/{i}" for i in range(2)]
+    order = a[:2] + a[2:] + b
+    tasks = {url: asyncio.create_task(pool.fetch(reader, url, 0, 4)) for url in order}
+    await _settle()
+    assert reader.started == [a[0], a[1], b[0]]
+    assert (pool.stats.in_flight, pool.stats.queued) == (3, 9)
+    reader.end(a[0])
+    await _settle()
+    assert reader.started[3:] == [a[2]]  # a had room again and its waiter is the oldest
+    reader.end(b[0])
+    await _settle()
+    assert reader.started[4:] == [b[1]]  # a is full: b's waiter goes before a's older ones
+    for url in order:
+        reader.end(url)
+    await asyncio.gather(*tasks.values())
+    assert sorted(reader.started) == sorted(order)
+    assert (pool.stats.in_flight, pool.stats.queued, pool.stats.completed) == (0, 0, 12)
+
+
+async def test_a_waiter_cancelled_at_the_head_passes_the_slot_on() -> None:
+    pool = RangePool(Options(concurrency=1, connections_per_host=1))
+    reader = _HeldReader()
+    urls = [f"http://a.test/{i}" for i in range(3)]
+    tasks = [asyncio.create_task(pool.fetch(reader, url, 0, 4)) for url in urls]
+    await _settle()
+    tasks[1].cancel()
+    reader.end(urls[0])  # the release may run before the cancelled waiter leaves its queue
+    reader.end(urls[2])
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[1], asyncio.CancelledError)
+    assert reader.started == [urls[0], urls[2]]
+    assert (pool.stats.in_flight, pool.stats.queued, pool.stats.completed) == (0, 0, 2)

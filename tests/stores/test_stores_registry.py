@@ -104,6 +104,23 @@ async def test_https_as_s3_uses_region_of_the_url() -> None:
         assert isinstance(stores.for_url("https://example.org/k"), HTTPStore)
 
 
+async def test_plain_hosts_are_remembered_but_cloud_hosts_still_decide_per_url() -> None:
+    # URLs that a cloud's host answers only in some forms (a GCS URL with a query is plain
+    # HTTP, an endpoint's URLs outside its path are too) must not settle their host as plain.
+    options = Options(anon=True, endpoint_url="http://127.0.0.1:9000/s3")
+    async with Stores(options, https_as_s3=True) as stores:
+        http = stores.for_url("https://example.org/x.fits")
+        assert isinstance(http, HTTPStore)
+        assert stores.for_url("https://EXAMPLE.org/y.fits?v=1") is http
+        assert stores.for_url("https://storage.googleapis.com/b/k?alt=media") is http
+        assert type(stores.for_url("https://storage.googleapis.com/b/k")).__name__ == "GCSStore"
+        assert stores.for_url("http://127.0.0.1:9000/elsewhere/k") is http
+        assert isinstance(stores.for_url("http://127.0.0.1:9000/s3/bucket/k"), S3Store)
+        assert isinstance(stores.for_url("https://bkt.s3.amazonaws.com/k?x=1"), HTTPStore)
+        assert isinstance(stores.for_url("https://bkt.s3.amazonaws.com/k"), S3Store)
+        assert stores._plain_origins == {"https://example.org"}
+
+
 async def test_caller_session_survives_stores() -> None:
     async with aiohttp.ClientSession() as session:
         async with Stores(Options(), http_session=session) as stores:
