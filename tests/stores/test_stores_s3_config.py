@@ -149,6 +149,56 @@ def test_anonymous_access_makes_no_botocore_session(
     assert not {m for m in loaded if m.startswith("aiobotocore")}
 
 
+def test_keys_in_the_environment_sign_without_a_botocore_session(
+    s3_server: S3Server, sample_corpus: dict[str, Path], aws_home: Path
+) -> None:
+    # SeaweedFS checks every signature: the private bucket answers only signed requests.
+    url = s3_server.url("private", sample_corpus["mosaic"].name)
+    code = (
+        "import sys, astro_cloud_async as aca\n"
+        f"for _ in range(2):\n"
+        f"    records = aca.read_headers({url!r}, endpoint_url={s3_server.endpoint_url!r})\n"
+        "    assert len(records) == 4, records\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('botocore.', 'aiobotocore')))\n"
+        "print(' '.join(loaded))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    env["AWS_ACCESS_KEY_ID"] = s3_server.access_key
+    env["AWS_SECRET_ACCESS_KEY"] = s3_server.secret_key
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "botocore.session" not in set(done.stdout.split())
+    # A wrong secret from the environment is refused by the server, typed.
+    env["AWS_SECRET_ACCESS_KEY"] = "a-wrong-secret-0123456789"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode != 0 and "AccessDeniedError" in done.stderr
+
+
+async def test_a_profile_or_an_expiry_takes_the_keys_through_botocore(
+    aws_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDENVIRONMENT")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "environment-secret")
+    (aws_home / "credentials").write_text(
+        "[survey]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n"
+    )
+    plain = await resolve_config(Options(endpoint_url="http://127.0.0.1:9"))
+    assert plain.credentials is not None
+    assert (await plain.credentials.current()).access_key == "AKIDENVIRONMENT"
+    named = await resolve_config(Options(endpoint_url="http://127.0.0.1:9", profile="survey"))
+    assert named.credentials is not None
+    assert (await named.credentials.current()).access_key == "AKIDPROFILE"
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "token-from-environment")
+    with_token = await resolve_config(Options(endpoint_url="http://127.0.0.1:9"))
+    assert with_token.credentials is not None
+    assert (await with_token.credentials.current()).token == "token-from-environment"
+
+
 class _Provider(CredentialProvider):  # type: ignore[misc]
     METHOD = "refresh-test"
     CANONICAL_NAME = "RefreshTest"

@@ -14,9 +14,13 @@ under a thread lock: one object serves every event loop and thread of the proces
 frozen for signing and frozen again only when botocore says they are about to expire; the
 refresh (which may call STS or the instance metadata service) runs in a worker thread, as
 does the first resolution. Anonymous access makes no botocore session at all: at most the
-config file is read, for a profile's endpoint and region. A botocore or aiobotocore session
-given by the caller is used as it is and never cached. Requests never go through botocore:
-they are signed by :mod:`.sigv4` and sent over aiohttp (:mod:`.store`).
+config file is read, for a profile's endpoint and region; nor do static keys in the environment
+(``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, no profile named),
+which botocore's chain would take first and as they are. A session's loading, and the
+garbage collections its memory costs later, were most of a short signed scan's CPU. A
+botocore or aiobotocore session given by the caller is used as it is and never cached.
+Requests never go through botocore: they are signed by :mod:`.sigv4` and sent over aiohttp
+(:mod:`.store`).
 """
 
 from __future__ import annotations
@@ -221,6 +225,8 @@ async def resolve_config(
         if config is None:
             if options.anon and options.profile is None:
                 config = _anonymous(region, endpoint_url)
+            elif (static := _environment_credentials(options)) is not None:
+                config = _from_environment(static, region, endpoint_url)
             else:
                 config = await asyncio.to_thread(_signed, options, region, endpoint_url)
             if len(_CACHE) >= _CACHE_MAX:
@@ -298,6 +304,46 @@ def _true(value: object) -> bool:
 def _anonymous(region: str | None, endpoint_url: str | None) -> S3Config:
     """Anonymous access: the environment, and the default profile of the config file if there
     is one (read with botocore's config loader; no session, no credential chain)."""
+    endpoint, default_region = _where(_file_settings(), region, endpoint_url)
+    return S3Config(endpoint, default_region, None)
+
+
+def _environment_credentials(options: Options) -> Credentials | None:
+    """Static keys from ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY`` (with
+    ``AWS_SESSION_TOKEN``), where botocore's chain would take them first and as they are: no
+    profile asked for (by option or variable), no expiry stated. ``None`` otherwise."""
+    env = os.environ
+    if options.profile is not None or env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE"):
+        return None
+    key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+    if not key or not secret or env.get("AWS_CREDENTIAL_EXPIRATION"):
+        return None
+    token = env.get("AWS_SESSION_TOKEN") or env.get("AWS_SECURITY_TOKEN") or None
+    return Credentials(key, secret, token)
+
+
+class _StaticCredentials:
+    """Keys that never change, in the shape :class:`CredentialSource` asks botocore's for."""
+
+    __slots__ = ("_keys",)
+
+    def __init__(self, keys: Credentials):
+        self._keys = keys
+
+    def get_frozen_credentials(self) -> Credentials:
+        return self._keys
+
+
+def _from_environment(keys: Credentials, region: str | None, endpoint_url: str | None) -> S3Config:
+    """Signed access with keys from the environment: settings as for anonymous access, and no
+    botocore session (whose loading, and the memory it keeps, cost more than all the rest)."""
+    endpoint, default_region = _where(_file_settings(), region, endpoint_url)
+    return S3Config(endpoint, default_region, CredentialSource(_StaticCredentials(keys)))
+
+
+def _file_settings() -> _Settings:
+    """The environment's and the config file's settings (the default profile, or the one the
+    environment names), read with botocore's config loader alone."""
     profile = os.environ.get("AWS_DEFAULT_PROFILE") or os.environ.get("AWS_PROFILE") or "default"
     full: Mapping[str, Any] = {}
     config_file = _file_paths()[0]
@@ -307,14 +353,12 @@ def _anonymous(region: str | None, endpoint_url: str | None) -> S3Config:
         full = load_config(config_file)
     scoped = full.get("profiles", {}).get(profile, {})
     ignore = os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-    settings = _Settings(
+    return _Settings(
         full,
         scoped,
         os.environ.get("AWS_DEFAULT_REGION") or scoped.get("region"),
         _true(ignore if ignore is not None else scoped.get("ignore_configured_endpoint_urls")),
     )
-    endpoint, default_region = _where(settings, region, endpoint_url)
-    return S3Config(endpoint, default_region, None)
 
 
 def _session_settings(session: Any) -> _Settings:
