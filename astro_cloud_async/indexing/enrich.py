@@ -251,7 +251,12 @@ class Enrichment:
                 self._executor = self._start_pool()
             batch = self._queued.popleft()
             loop = asyncio.get_running_loop()
-            sent = loop.run_in_executor(self._executor, footprint_columns_of_jobs, batch.jobs)
+            try:
+                sent = loop.run_in_executor(self._executor, footprint_columns_of_jobs, batch.jobs)
+            except BrokenProcessPool as err:  # the worker died: the loop computes what is left
+                self._error = self._error or err
+                self._queued.appendleft(batch)
+                return
             self._in_flight += 1
             self._track(self._footprints(batch, sent))
 
@@ -360,4 +365,10 @@ class Enrichment:
         error, self._error = self._error, None
         if error is None or (timeout is not None and isinstance(error, BrokenProcessPool)):
             return  # an interruption that also stopped the workers: their objects are left out
+        if isinstance(error, BrokenProcessPool):
+            raise ConfigurationError(
+                "the footprint worker process ended abruptly (killed, or out of memory; a"
+                " script must start index runs under `if __name__ == '__main__':`, as worker"
+                " processes import its main module)"
+            ) from error
         raise error

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import time
 from collections.abc import AsyncIterator, Container, Iterable, Mapping, Sequence
 from typing import Any
@@ -24,7 +25,7 @@ from ..catalog.failures import FailureEntry
 from ..catalog.resume import url_key
 from ..catalog.rows import agroup_objects
 from ..client import Client
-from ..errors import AstroCloudError
+from ..errors import AstroCloudError, ConfigurationError
 from ..pool.stats import PoolStats
 from ..records import HDURecord, ObjectFailed
 from .enrich import Enrichment
@@ -121,12 +122,25 @@ class _Run:
             self.reporter(self.counts)
 
 
+def _refuse_in_worker_start() -> None:
+    """Raise when called while a spawned worker process imports the main module: a script
+    whose run is not under ``if __name__ == "__main__":`` would otherwise start it again in
+    the footprint worker, and that second run would open (with ``overwrite``, empty) the
+    first one's catalog."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise ConfigurationError(
+            "an index run was started while a worker process imports the main module: start"
+            " it under `if __name__ == '__main__':` (worker processes import the main module)"
+        )
+
+
 async def index(job: IndexJob, *, reporter: Reporter | None = None) -> IndexResult:
     """Run ``job`` here; see the module docstring. Raises ``FileExistsError`` when the
     catalog exists and neither ``resume``, ``retry_failed`` nor ``overwrite`` is set.
 
     ``reporter`` is called with the run's counts a few times a second and once at the end.
     """
+    _refuse_in_worker_start()
     plan = RunPlan(job)
     given = _iterate(plan.retry_sources) if plan.retry_sources is not None else asource_lines(job)
     run = _Run(plan, reporter)

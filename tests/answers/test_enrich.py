@@ -20,7 +20,7 @@ from sky_survey import SkySurvey
 from test_footprints import sip_header
 
 from astro_cloud_async import Client, read_headers
-from astro_cloud_async.errors import ObjectNotFoundError
+from astro_cloud_async.errors import ConfigurationError, ObjectNotFoundError
 from astro_cloud_async.indexing.enrich import Enrichment, may_have_wcs
 from astro_cloud_async.records import HDURecord, ObjectFailed
 from astro_cloud_async.sky.footprints import footprint_columns
@@ -212,16 +212,57 @@ async def test_a_broken_worker_pool_fails_the_run_unless_it_was_interrupted(
         pool = HeldPool(error=BrokenProcessPool("a worker died"))
         pool.release.set()
         sink = Sink()
-        expected: type[Exception] = Interrupted if interrupted else BrokenProcessPool
+        expected: type[Exception] = Interrupted if interrupted else ConfigurationError
         async with Client() as client:
             enrichment = Enrichment(client, sink, footprints=True, verify_data=False, executor=pool)
-            with pytest.raises(expected):
+            with pytest.raises(expected) as raised:
                 async with enrichment:
                     await enrichment.submit(objects([sky.fields["equator"]])[0])
                     if interrupted:
                         raise Interrupted
         pool.shutdown()
         assert sink.got == []
+        if not interrupted:  # typed, saying what to look for, with the pool's error as cause
+            assert "ended abruptly" in str(raised.value)
+            assert isinstance(raised.value.__cause__, BrokenProcessPool)
+
+
+def test_a_script_without_a_main_guard_gets_a_typed_error(tmp_path: Path, sky: SkySurvey) -> None:
+    import os
+    import subprocess
+    import sys
+
+    # The worker imports the script again; the run that import starts is refused before it
+    # opens anything (it would open, and with overwrite empty, the first run's catalog).
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"{sky.fields['equator']}\n")
+    script = tmp_path / "noguard.py"
+    script.write_text(
+        "import asyncio\n"
+        "from pathlib import Path\n"
+        "from astro_cloud_async.indexing import IndexJob, index\n"
+        f"job = IndexJob(output=Path({str(tmp_path / 'out.jsonl')!r}), from_files=[{str(urls)!r}],"
+        " footprints=True, overwrite=True)\n"
+        "asyncio.run(index(job))\n"
+    )
+    root = str(Path(__file__).resolve().parents[2])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    }
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    # The worker's run refused at once; the first run ended with a typed error saying why.
+    assert "started while a worker process imports the main module" in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("astro_cloud_async.errors.ConfigurationError") and "__main__" in last
 
 
 def test_workers_run_at_a_lower_priority_and_ignore_ctrl_c() -> None:
