@@ -2,15 +2,15 @@
 
 Stores only fetch; this pool decides when. Bookkeeping is synchronous, as in httpcore's
 connection pool: a request is admitted when both the global bound (``concurrency``) and its
-host's current limit have room, otherwise it waits in one FIFO queue; each release hands slots
-straight to the first waiters that can use them, so after every release no queued request
-could have run. Only the store call and the back-off sleep are awaited. A request that fails
-with a retryable error (:mod:`.retry`) gives its slot back while it waits out an exponential
-back-off with full jitter (or the server's ``Retry-After``), then queues again; ``retries + 1``
-attempts at most. A host's limit starts at ``connections_per_host``, is halved when the host
-throttles and grows back as its requests succeed (:mod:`.throttle`). Range reads and listing
-pages go through the same loop; every error that leaves the pool is typed and carries the URL
-and offset.
+host's current limit have room, otherwise it waits in its host's FIFO queue; each release
+hands slots straight to the oldest waiters that can use them (looking only at each host's
+first), so after every release no queued request could have run. Only the store call and
+the back-off sleep are awaited. A request that fails with a retryable error (:mod:`.retry`)
+gives its slot back while it waits out an exponential back-off with full jitter (or the
+server's ``Retry-After``), then queues again; ``retries + 1`` attempts at most. A host's
+limit starts at ``connections_per_host``, is halved when the host throttles and grows back as
+its requests succeed (:mod:`.throttle`). Range reads and listing pages go through the same
+loop; every error that leaves the pool is typed and carries the URL and offset.
 """
 
 from __future__ import annotations
