@@ -29,6 +29,11 @@ An object goes to ``sink`` with its extra columns as soon as all of them are kno
 of one batch together, in the order they came; so objects reach the catalog in completion
 order, which the catalog does not mind.
 
+A worker pool that breaks (a worker killed, out of memory, or a script without its main guard,
+which the worker imports again) loses nothing: from then on the loop computes every batch
+itself, the batches that were with the pool included, and the run ends with a
+``RuntimeWarning`` saying so.
+
 At the end of a run the batch being filled is sent and every pending batch and task is waited
 for. On an interruption they are given a few seconds; an object still waiting then is left out
 of the catalog (and of the counts), and a resumed run reads it again.
@@ -39,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
+import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
@@ -143,6 +149,8 @@ class Enrichment:
         self._timer: asyncio.TimerHandle | None = None
         self._jobs: set[asyncio.Task[None]] = set()
         self._error: BaseException | None = None
+        self._broken: BrokenProcessPool | None = None
+        """Why the worker pool stopped working (then the loop computes every batch)."""
         self.batches = 0
         """Batches made so far."""
         self.inline_batches = 0
@@ -245,18 +253,22 @@ class Enrichment:
         self._pump()
 
     def _pump(self) -> None:
-        """Send queued batches while fewer than ``in_flight`` are with the workers."""
+        """Send queued batches while fewer than ``in_flight`` are with the workers (or compute
+        them here, once the pool is broken)."""
         while self._queued and self._in_flight < self.in_flight:
+            if self._broken is not None:
+                self._compute_here(self._queued.popleft())
+                continue
             if self._executor is None:
                 self._executor = self._start_pool()
             batch = self._queued.popleft()
             loop = asyncio.get_running_loop()
             try:
                 sent = loop.run_in_executor(self._executor, footprint_columns_of_jobs, batch.jobs)
-            except BrokenProcessPool as err:  # the worker died: the loop computes what is left
-                self._error = self._error or err
-                self._queued.appendleft(batch)
-                return
+            except BrokenProcessPool as err:
+                self._pool_broken(err)
+                self._compute_here(batch)
+                continue
             self._in_flight += 1
             self._track(self._footprints(batch, sent))
 
@@ -279,6 +291,12 @@ class Enrichment:
         except asyncio.CancelledError:
             self._in_flight -= 1
             raise
+        except BrokenProcessPool as err:
+            self._in_flight -= 1
+            self._pool_broken(err)
+            self._compute_here(batch)
+            self._pump()
+            return
         except Exception:
             self._in_flight -= 1
             self._pump()
@@ -288,6 +306,17 @@ class Enrichment:
         self._apply(batch, found)
         for pending in batch.objects:
             self._job_done(pending)
+
+    def _compute_here(self, batch: _Batch) -> None:
+        """Compute ``batch`` on the loop and finish its objects."""
+        self.inline_batches += 1
+        self._apply(batch, footprint_columns_of_jobs(batch.jobs))
+        for pending in batch.objects:
+            self._job_done(pending)
+
+    def _pool_broken(self, err: BrokenProcessPool) -> None:
+        if self._broken is None:
+            self._broken = err
 
     def _apply(self, batch: _Batch, found: Sequence[dict[str, Any] | None]) -> None:
         """Put a batch's columns in place; the headers whose cards did not decide join the
@@ -328,7 +357,10 @@ class Enrichment:
     async def _guard(self, job: Awaitable[object]) -> None:
         try:
             await job
-        except Exception as err:  # a broken worker pool, a defect: raised again by drain()
+        except BrokenProcessPool as err:  # the pool's warm-up call: the loop takes over
+            self._pool_broken(err)
+            self._pump()
+        except Exception as err:  # a defect: raised again by drain()
             self._error = self._error or err
 
     def _job_done(self, pending: _Pending) -> None:
@@ -346,8 +378,8 @@ class Enrichment:
     async def drain(self, timeout: float | None = None) -> None:
         """Send the batch being filled and wait for every pending object (at most ``timeout``
         seconds: an interrupted run), then cancel what is left: those objects never reach the
-        sink. Raises what a batch or data check raised (but a broken worker pool when
-        interrupted: the signal that stopped the run may have stopped the workers too)."""
+        sink. Raises what a data check (or a defect) raised; a broken worker pool is not an
+        error: the loop computed its batches, and a ``RuntimeWarning`` says so."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
@@ -363,12 +395,13 @@ class Enrichment:
                 await asyncio.gather(*late, return_exceptions=True)
                 break
         error, self._error = self._error, None
-        if error is None or (timeout is not None and isinstance(error, BrokenProcessPool)):
-            return  # an interruption that also stopped the workers: their objects are left out
-        if isinstance(error, BrokenProcessPool):
-            raise ConfigurationError(
-                "the footprint worker process ended abruptly (killed, or out of memory; a"
-                " script must start index runs under `if __name__ == '__main__':`, as worker"
-                " processes import its main module)"
-            ) from error
-        raise error
+        if self._broken is not None and timeout is None:
+            warnings.warn(
+                "the footprint worker process ended abruptly (killed, or out of memory; or a"
+                " script without `if __name__ == '__main__':`, which worker processes import"
+                " again), so this process computed the footprints itself; none is missing",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        if error is not None:
+            raise error

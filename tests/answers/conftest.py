@@ -3,18 +3,17 @@ survey on disk, served over HTTP by nginx and from the S3 server, and catalogs o
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from answers_catalogs import build_catalog, s3_options
 from servers import HTTPServer, start_nginx
 from servers.availability import start_or_skip
 from servers.s3data import upload_folder
 from servers.seaweedfs import S3Server
 from sky_survey import SkySurvey, write_sky_survey
 
-from astro_cloud_async.indexing import IndexJob, index
 from astro_cloud_async.options import Options
 
 S3_PREFIX = "sky/"
@@ -38,17 +37,6 @@ def sky_s3(s3_server: S3Server, sky: SkySurvey) -> S3Server:
     """The survey in the S3 server's public scratch bucket, under ``sky/``."""
     upload_folder(s3_server, sky.root, s3_server.scratch_bucket, prefix=S3_PREFIX)
     return s3_server
-
-
-def s3_options(server: S3Server) -> Options:
-    return Options(endpoint_url=server.endpoint_url, anon=True)
-
-
-def build_catalog(output: Path, sources: list[str], options: Options, **job: object) -> Path:
-    job.setdefault("footprints", True)
-    result = asyncio.run(index(IndexJob(output=output, sources=sources, options=options, **job)))
-    assert result.counts.failed == 0, result.new_failures
-    return output
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from answers_catalogs import build_catalog, s3_options
 from astropy.io import fits
-from conftest import build_catalog, s3_options
 from servers import HTTPServer
 from servers.seaweedfs import S3Server
 from sky_survey import SkySurvey

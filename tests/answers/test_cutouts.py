@@ -11,11 +11,11 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 import pytest
+from answers_catalogs import s3_options
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
-from conftest import s3_options
 from servers import HTTPServer
 from servers.seaweedfs import S3Server
 from sky_survey import SkySurvey

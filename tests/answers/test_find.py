@@ -18,10 +18,10 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 import pytest
+from answers_catalogs import build_catalog
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.wcs import WCS
-from conftest import build_catalog
 
 from astro_cloud_async.catalog import read_catalog
 from astro_cloud_async.options import Options

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from answers_catalogs import build_catalog
 from astropy.io import fits
-from conftest import build_catalog
 from servers import HTTPServer
 from servers.seaweedfs import S3Server
 from sky_survey import SkySurvey
