@@ -267,7 +267,7 @@ class Enrichment:
                 sent = loop.run_in_executor(self._executor, footprint_columns_of_jobs, batch.jobs)
             except BrokenProcessPool as err:
                 self._pool_broken(err)
-                self._compute_here(batch)
+                self._queued.appendleft(batch)  # the next turn computes it here
                 continue
             self._in_flight += 1
             self._track(self._footprints(batch, sent))
@@ -277,11 +277,7 @@ class Enrichment:
         are behind (or still starting) and the scan would wait for them otherwise."""
         self._send()
         if self._queued:
-            batch = self._queued.popleft()
-            self.inline_batches += 1
-            self._apply(batch, footprint_columns_of_jobs(batch.jobs))
-            for pending in batch.objects:
-                self._job_done(pending)
+            self._compute_here(self._queued.popleft())
 
     async def _footprints(
         self, batch: _Batch, sent: asyncio.Future[list[dict[str, Any] | None]]
@@ -303,14 +299,15 @@ class Enrichment:
             raise
         self._in_flight -= 1
         self._pump()
-        self._apply(batch, found)
-        for pending in batch.objects:
-            self._job_done(pending)
+        self._batch_done(batch, found)
 
     def _compute_here(self, batch: _Batch) -> None:
         """Compute ``batch`` on the loop and finish its objects."""
         self.inline_batches += 1
-        self._apply(batch, footprint_columns_of_jobs(batch.jobs))
+        self._batch_done(batch, footprint_columns_of_jobs(batch.jobs))
+
+    def _batch_done(self, batch: _Batch, found: Sequence[dict[str, Any] | None]) -> None:
+        self._apply(batch, found)
         for pending in batch.objects:
             self._job_done(pending)
 

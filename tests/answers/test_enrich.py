@@ -8,6 +8,7 @@ these tests build); a held pool keeps them in flight until a test lets them go.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -75,6 +76,14 @@ class Sink:
 
 def objects(paths: Sequence[Path]) -> list[tuple[HDURecord, ...]]:
     return [tuple(read_headers(str(p))) for p in paths]
+
+
+def _with_this_package() -> dict[str, str]:
+    """This environment, with the package these tests import first on a child's path
+    (installed or not)."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
 
 
 async def test_objects_reach_the_sink_with_the_one_header_columns(sky: SkySurvey) -> None:
@@ -228,7 +237,6 @@ async def test_a_broken_worker_pool_loses_nothing(sky: SkySurvey) -> None:
 
 def test_a_script_without_a_main_guard_loses_nothing(tmp_path: Path, sky: SkySurvey) -> None:
     import json
-    import os
     import subprocess
     import sys
 
@@ -247,11 +255,7 @@ def test_a_script_without_a_main_guard_loses_nothing(tmp_path: Path, sky: SkySur
         " footprints=True, overwrite=True)\n"
         "asyncio.run(index(job))\n"
     )
-    root = str(Path(__file__).resolve().parents[2])
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
-    }
+    env = _with_this_package()
     done = subprocess.run(
         [sys.executable, str(script)],
         env=env,
@@ -276,7 +280,6 @@ def test_a_script_without_a_main_guard_loses_nothing(tmp_path: Path, sky: SkySur
 
 
 def test_workers_run_at_a_lower_priority_and_ignore_ctrl_c() -> None:
-    import os
     import signal
 
     from astro_cloud_async.indexing.workers import NICENESS, start_pool
@@ -291,7 +294,6 @@ def test_workers_run_at_a_lower_priority_and_ignore_ctrl_c() -> None:
 
 
 def test_workers_end_with_a_run_killed_outright(tmp_path: Path) -> None:
-    import os
     import signal
     import subprocess
     import sys
@@ -309,11 +311,7 @@ def test_workers_end_with_a_run_killed_outright(tmp_path: Path) -> None:
         "    sys.stdin.read()\n"
     )
     # The package as this test imports it, installed or not.
-    root = str(Path(__file__).resolve().parents[2])
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
-    }
+    env = _with_this_package()
     run = subprocess.Popen(
         [sys.executable, str(script)],
         stdin=subprocess.PIPE,

@@ -127,6 +127,21 @@ def test_a_missing_services_section_is_a_configuration_error(
         read_headers("s3://bucket/x.fits", anon=True)
 
 
+def _botocore_modules_of(code: str, **aws: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter whose AWS environment is ``aws`` alone; it prints
+    the botocore and aiobotocore modules it loaded."""
+    code += (
+        "loaded = sorted(m for m in sys.modules if m.startswith(('botocore.', 'aiobotocore')))\n"
+        "print(' '.join(loaded))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    env.update(aws)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+
+
 def test_anonymous_access_makes_no_botocore_session(
     s3_server: S3Server, sample_corpus: dict[str, Path], aws_home: Path
 ) -> None:
@@ -135,14 +150,8 @@ def test_anonymous_access_makes_no_botocore_session(
         "import sys, astro_cloud_async as aca\n"
         f"records = aca.read_headers({url!r}, anon=True, endpoint_url={s3_server.endpoint_url!r})\n"
         "assert len(records) == 2, records\n"
-        "loaded = sorted(m for m in sys.modules if m.startswith(('botocore.', 'aiobotocore')))\n"
-        "print(' '.join(loaded))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["PYTHONPATH"] = os.pathsep.join(sys.path)
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
-    )
+    done = _botocore_modules_of(code)
     assert done.returncode == 0, done.stderr
     loaded = set(done.stdout.split())
     assert "botocore.session" not in loaded and "botocore.credentials" not in loaded
@@ -159,23 +168,16 @@ def test_keys_in_the_environment_sign_without_a_botocore_session(
         f"for _ in range(2):\n"
         f"    records = aca.read_headers({url!r}, endpoint_url={s3_server.endpoint_url!r})\n"
         "    assert len(records) == 4, records\n"
-        "loaded = sorted(m for m in sys.modules if m.startswith(('botocore.', 'aiobotocore')))\n"
-        "print(' '.join(loaded))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["PYTHONPATH"] = os.pathsep.join(sys.path)
-    env["AWS_ACCESS_KEY_ID"] = s3_server.access_key
-    env["AWS_SECRET_ACCESS_KEY"] = s3_server.secret_key
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    key = s3_server.access_key
+    done = _botocore_modules_of(
+        code, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=s3_server.secret_key
     )
     assert done.returncode == 0, done.stderr
     assert "botocore.session" not in set(done.stdout.split())
     # A wrong secret from the environment is refused by the server, typed.
-    env["AWS_SECRET_ACCESS_KEY"] = "a-wrong-secret-0123456789"
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
-    )
+    wrong = "a-wrong-secret-0123456789"
+    done = _botocore_modules_of(code, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=wrong)
     assert done.returncode != 0 and "AccessDeniedError" in done.stderr
 
 

@@ -233,12 +233,7 @@ class S3Store(StoreBase):
             if resp.status in (200, 206):
                 result = await read_range_response(resp, url, start, end, stored=True)
             else:
-                body = await read_error_body(resp)
-                code = xml_field(body, "Code")
-                if resp.status != 416 and code != "InvalidRange":
-                    wait = retry_after(resp.headers)
-                    raise s3_error(resp.status, code, url, start, retry_after=wait)
-                total = _past_end_size(resp, body)
+                total = await _past_end_or_raise(resp, url, start)
                 return past_end(url, start, total, resp.headers.get("ETag"))
         check_if_match(url, start, if_match, result.etag)
         return result
@@ -262,12 +257,8 @@ class S3Store(StoreBase):
             etag = resp.headers.get("ETag")
             if resp.status in (200, 206):
                 return await body_of(resp, url, start, end, etag=etag, closer=closer, stored=True)
-            body = await read_error_body(resp)
-            code = xml_field(body, "Code")
-            if resp.status != 416 and code != "InvalidRange":
-                wait = retry_after(resp.headers)
-                raise s3_error(resp.status, code, url, start, retry_after=wait)
-            return empty_body(url, start, _past_end_size(resp, body), etag, closer=closer)
+            total = await _past_end_or_raise(resp, url, start)
+            return empty_body(url, start, total, etag, closer=closer)
 
         request = self._send(self.locate(url), url, start, headers=headers)
         return await open_body(
@@ -291,6 +282,16 @@ class S3Store(StoreBase):
                 raise await self._error(resp, url_prefix, 0)
             body = await resp.read()
         return parse_list_page(body, url_prefix, _url_maker(url_prefix, loc), suffixes)
+
+
+async def _past_end_or_raise(resp: aiohttp.ClientResponse, url: str, start: int) -> int | None:
+    """An answer to a GET other than 200 or 206: when it refuses a range past the end (416,
+    ``InvalidRange``), the object size it states; otherwise its typed error is raised."""
+    body = await read_error_body(resp)
+    code = xml_field(body, "Code")
+    if resp.status != 416 and code != "InvalidRange":
+        raise s3_error(resp.status, code, url, start, retry_after=retry_after(resp.headers))
+    return _past_end_size(resp, body)
 
 
 def _past_end_size(resp: aiohttp.ClientResponse, body: bytes) -> int | None:
