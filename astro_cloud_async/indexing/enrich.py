@@ -15,9 +15,9 @@ the numpy path does not do (:func:`~astro_cloud_async.sky.footprints.footprint_c
 a header whose cards turn out not to decide comes back and goes again whole, in the next batch.
 Sending a batch costs the loop's process a few microseconds a header (pickling the cards,
 unpickling the columns), about a tenth of computing it there; see ``docs/answers.md`` for the
-figures. The pool (:mod:`.workers`: spawned processes at a lower priority) starts with the run,
-its worker importing numpy and the projection while the scan begins. At most ``in_flight``
-batches are with the workers; the others wait in a queue.
+figures. The workers (:mod:`.workers`: child interpreters at a lower priority, fed through
+pipes by the loop itself) start with the run, importing numpy and the projection while the
+scan begins. At most ``in_flight`` batches are with the workers; the others wait in a queue.
 
 At most ``max_pending`` objects wait at once, which bounds memory. When that many are pending
 and one more comes, the loop computes the oldest queued batch itself rather than make the scan
@@ -29,10 +29,10 @@ An object goes to ``sink`` with its extra columns as soon as all of them are kno
 of one batch together, in the order they came; so objects reach the catalog in completion
 order, which the catalog does not mind.
 
-A worker pool that breaks (a worker killed, out of memory, or a script without its main guard,
-which the worker imports again) loses nothing: from then on the loop computes every batch
-itself, the batches that were with the pool included, and the run ends with a
-``RuntimeWarning`` saying so.
+A worker that ends early (killed, out of memory) loses nothing: from then on the loop computes
+every batch itself, the batches that were with the worker included, and the run ends with a
+``RuntimeWarning`` saying so. (The workers never import the run's main module, so a script
+without ``if __name__ == "__main__":`` runs as well as one with it.)
 
 At the end of a run the batch being filled is sent and every pending batch and task is waited
 for. On an interruption they are given a few seconds; an object still waiting then is left out
@@ -56,7 +56,7 @@ from ..client import Client
 from ..errors import AstroCloudError, ConfigurationError
 from ..records import HDURecord, ObjectFailed
 from ..sky.footprints import FootprintJob, footprint_columns_of_jobs, footprint_job
-from .workers import start_pool
+from .workers import Workers, start_workers
 
 __all__ = ["BATCH_HDUS", "BATCH_SECONDS", "MAX_PENDING", "Enrichment", "Sink", "may_have_wcs"]
 
@@ -110,7 +110,8 @@ class _Batch:
 
 class Enrichment:
     """Footprints and data checksums for the objects of one run; an async context manager
-    that owns its process pool (unless ``executor`` is given, which it never shuts down)."""
+    that owns its worker processes (unless ``executor`` is given: then batches go to it, and
+    it is never shut down here)."""
 
     def __init__(
         self,
@@ -139,7 +140,8 @@ class Enrichment:
         self.batch_seconds = batch_seconds
         self.drain_seconds = drain_seconds
         self._executor = executor
-        self._own_executor = executor is None
+        self._workers: Workers | None = None
+        """The run's own worker processes (when no ``executor`` is given)."""
         self._gate = asyncio.Semaphore(max_pending)
         self._batch = _Batch()
         self._queued: collections.deque[_Batch] = collections.deque()
@@ -168,22 +170,15 @@ class Enrichment:
         )
 
     async def __aenter__(self) -> Enrichment:
-        if self.footprints and self._executor is None:
-            self._executor = self._start_pool()
+        if self.footprints and self._executor is None and self._workers is None:
+            try:
+                self._workers = await start_workers(self.workers)
+            except OSError as err:  # no process can be made here
+                raise ConfigurationError(
+                    f"footprints are computed in a worker process, and none can start here"
+                    f" ({err}); index without --footprints"
+                ) from err
         return self
-
-    def _start_pool(self) -> Executor:
-        """The process pool, its worker started at once: it imports numpy and the projection
-        while the scan begins, and a pool that cannot start fails the run before it scans."""
-        try:
-            pool, warm = start_pool(self.workers, footprint_columns_of_jobs, [])
-        except OSError as err:  # no process or semaphore can be made here
-            raise ConfigurationError(
-                f"footprints are computed in a worker process, and none can start here ({err});"
-                " index without --footprints"
-            ) from err
-        self._track(asyncio.wrap_future(warm))
-        return pool
 
     async def __aexit__(
         self,
@@ -194,9 +189,9 @@ class Enrichment:
         try:
             await self.drain(None if exc_type is None else self.drain_seconds)
         finally:
-            if self._own_executor and self._executor is not None:
-                self._executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = None
+            workers, self._workers = self._workers, None
+            if workers is not None:
+                await workers.close()
 
     async def submit(self, item: tuple[HDURecord, ...] | ObjectFailed) -> None:
         """Take one object: its footprint headers join the current batch, its data check
@@ -254,21 +249,25 @@ class Enrichment:
 
     def _pump(self) -> None:
         """Send queued batches while fewer than ``in_flight`` are with the workers (or compute
-        them here, once the pool is broken)."""
+        them here, once a worker has ended, or with no worker at all)."""
         while self._queued and self._in_flight < self.in_flight:
-            if self._broken is not None:
-                self._compute_here(self._queued.popleft())
-                continue
-            if self._executor is None:
-                self._executor = self._start_pool()
             batch = self._queued.popleft()
-            loop = asyncio.get_running_loop()
-            try:
-                sent = loop.run_in_executor(self._executor, footprint_columns_of_jobs, batch.jobs)
-            except BrokenProcessPool as err:
-                self._pool_broken(err)
-                self._queued.appendleft(batch)  # the next turn computes it here
+            sent: asyncio.Future[list[dict[str, Any] | None]]
+            if self._broken is not None or (self._executor is None and self._workers is None):
+                self._compute_here(batch)
                 continue
+            if self._workers is not None:
+                sent = self._workers.call(batch.jobs)
+            else:
+                loop = asyncio.get_running_loop()
+                try:
+                    sent = loop.run_in_executor(
+                        self._executor, footprint_columns_of_jobs, batch.jobs
+                    )
+                except BrokenProcessPool as err:
+                    self._pool_broken(err)
+                    self._queued.appendleft(batch)  # the next turn computes it here
+                    continue
             self._in_flight += 1
             self._track(self._footprints(batch, sent))
 
@@ -354,9 +353,6 @@ class Enrichment:
     async def _guard(self, job: Awaitable[object]) -> None:
         try:
             await job
-        except BrokenProcessPool as err:  # the pool's warm-up call: the loop takes over
-            self._pool_broken(err)
-            self._pump()
         except Exception as err:  # a defect: raised again by drain()
             self._error = self._error or err
 
@@ -394,9 +390,9 @@ class Enrichment:
         error, self._error = self._error, None
         if self._broken is not None and timeout is None:
             warnings.warn(
-                "the footprint worker process ended abruptly (killed, or out of memory; or a"
-                " script without `if __name__ == '__main__':`, which worker processes import"
-                " again), so this process computed the footprints itself; none is missing",
+                f"the footprint worker process ended early ({self._broken}: killed, or out"
+                " of memory?), so this process computed the footprints itself; none is"
+                " missing",
                 RuntimeWarning,
                 stacklevel=2,
             )

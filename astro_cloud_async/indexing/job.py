@@ -36,8 +36,8 @@ class IndexJob:
     flush_seconds: float = 30.0
     footprints: bool = False
     """Compute each image's sky footprint (``footprint_*`` columns; see :mod:`.enrich` for
-    where, and ``docs/answers.md`` for what it costs). They start a worker process (spawned: a
-    script that runs such a job needs the ``if __name__ == "__main__":`` guard)."""
+    where, and ``docs/answers.md`` for what it costs). They start a worker process (a child
+    interpreter that loads only numpy and the footprint code, never the caller's script)."""
     verify_data: bool = False
     """Read every HDU's data to check DATASUM (and CHECKSUM with it): reads everything."""
 

@@ -46,7 +46,12 @@ def main(argv: list[str]) -> int:
 
     spec = json.loads(Path(argv[0]).read_text())
     if spec.get("inline"):
-        enrich.Enrichment._start_pool = lambda self: _Inline()  # type: ignore[method-assign]
+        given = enrich.Enrichment.__init__
+
+        def inline(self: enrich.Enrichment, *args: Any, **kwargs: Any) -> None:
+            given(self, *args, **{**kwargs, "executor": _Inline()})
+
+        enrich.Enrichment.__init__ = inline  # type: ignore[method-assign]
     job = IndexJob(
         output=Path(spec["output"]),
         from_files=[spec["urls_file"]],

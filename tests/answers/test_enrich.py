@@ -235,38 +235,37 @@ async def test_a_broken_worker_pool_loses_nothing(sky: SkySurvey) -> None:
             assert columns == (footprint_columns(record.header) if may_have_wcs(record) else {})
 
 
-def test_a_script_without_a_main_guard_loses_nothing(tmp_path: Path, sky: SkySurvey) -> None:
+def test_a_script_without_a_main_guard_runs_once(tmp_path: Path, sky: SkySurvey) -> None:
     import json
     import subprocess
     import sys
 
-    # The worker imports the script again; the run that import starts is refused before it
-    # opens anything (it would open, and with overwrite empty, the first run's catalog), the
-    # worker dies, and the first run computes the footprints itself.
+    # The footprint worker never imports the caller's main module: a script that starts its
+    # run at import gets its footprints from the worker, with no second run and no warning.
     urls = tmp_path / "urls.txt"
     urls.write_text(f"{sky.fields['equator']}\n")
     catalog = tmp_path / "out.jsonl"
+    runs = tmp_path / "runs.txt"
     script = tmp_path / "noguard.py"
     script.write_text(
         "import asyncio\n"
         "from pathlib import Path\n"
         "from astro_cloud_async.indexing import IndexJob, index\n"
+        f"with open({str(runs)!r}, 'a') as f: f.write('run\\n')\n"
         f"job = IndexJob(output=Path({str(catalog)!r}), from_files=[{str(urls)!r}],"
         " footprints=True, overwrite=True)\n"
         "asyncio.run(index(job))\n"
     )
-    env = _with_this_package()
     done = subprocess.run(
-        [sys.executable, str(script)],
-        env=env,
+        [sys.executable, "-W", "error::RuntimeWarning", str(script)],
+        env=_with_this_package(),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "started while a worker process imports the main module" in done.stderr
-    assert "computed the footprints itself" in done.stderr
+    assert runs.read_text() == "run\n"
     rows = [json.loads(line) for line in catalog.read_text().splitlines()]
     expected = {
         r.index: footprint_columns(r.header)
@@ -279,18 +278,54 @@ def test_a_script_without_a_main_guard_loses_nothing(tmp_path: Path, sky: SkySur
             assert row["footprint_ra"] == expected[row["hdu"]]["footprint_ra"]
 
 
-def test_workers_run_at_a_lower_priority_and_ignore_ctrl_c() -> None:
+async def test_workers_run_at_a_lower_priority_and_ignore_ctrl_c(sky: SkySurvey) -> None:
     import signal
 
-    from astro_cloud_async.indexing.workers import NICENESS, start_pool
+    import psutil
 
-    pool, first = start_pool(1, os.getpriority, os.PRIO_PROCESS, 0)
+    from astro_cloud_async.indexing.workers import NICENESS, start_workers
+    from astro_cloud_async.sky.footprints import footprint_job
+
+    header = next(r for r in read_headers(str(sky.fields["equator"])) if may_have_wcs(r)).header
+    workers = await start_workers(1)
     try:
-        assert first.result() == min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
-        handler = pool.submit(signal.getsignal, signal.SIGINT).result()
-        assert handler == signal.SIG_IGN
+        (worker,) = workers.processes
+        assert psutil.Process(worker.pid).nice() == min(19, os.nice(0) + NICENESS)
+        assert os.getsid(worker.pid) != os.getsid(0)  # a session of its own: no Ctrl-C
+        (columns,) = await workers.call([footprint_job(header)])
+        assert columns == footprint_columns(header)
+        os.kill(worker.pid, signal.SIGINT)  # sent to it alone: ignored
+        assert await workers.call([footprint_job(header), header.raw]) == [columns, columns]
+        assert worker.ended is None
     finally:
-        pool.shutdown()
+        await workers.close()
+    assert worker.process.returncode == 0
+
+
+async def test_a_worker_killed_mid_run_loses_nothing(sky: SkySurvey) -> None:
+    import signal
+
+    # The run's own worker process, killed after the first objects: the batches it held and
+    # every later one are computed here, and the run says so.
+    sink = Sink()
+    every = objects(sky.all_files)
+    async with Client() as client:
+        enrichment = Enrichment(client, sink, footprints=True, verify_data=False, batch_hdus=3)
+        with pytest.warns(RuntimeWarning, match="computed the footprints itself"):
+            async with enrichment:
+                workers = enrichment._workers
+                assert workers is not None
+                for n, item in enumerate(every):
+                    await enrichment.submit(item)
+                    if n == 1:
+                        os.kill(workers.processes[0].pid, signal.SIGKILL)
+    assert sorted(sink.names) == sorted(p.name for p in sky.all_files)
+    assert enrichment.inline_batches >= 1
+    assert workers.processes[0].ended is not None
+    for item, extra in sink.got:
+        assert not isinstance(item, ObjectFailed) and extra is not None
+        for record, columns in zip(item, extra, strict=True):
+            assert columns == (footprint_columns(record.header) if may_have_wcs(record) else {})
 
 
 def test_workers_end_with_a_run_killed_outright(tmp_path: Path) -> None:
@@ -300,24 +335,24 @@ def test_workers_end_with_a_run_killed_outright(tmp_path: Path) -> None:
 
     import psutil
 
-    # A run's process starts a pool, says its worker's pid, and is killed: no cleanup runs.
+    # A run's process starts its workers, says the worker's pid, and is killed: no cleanup
+    # runs, and the worker ends at the end of its input.
     script = tmp_path / "run.py"
     script.write_text(
-        "import os, sys\n"
-        "from astro_cloud_async.indexing.workers import start_pool\n"
-        "if __name__ == '__main__':\n"
-        "    pool, first = start_pool(1, os.getpid)\n"
-        "    print(first.result(), flush=True)\n"
+        "import asyncio, sys\n"
+        "from astro_cloud_async.indexing.workers import start_workers\n"
+        "async def main():\n"
+        "    workers = await start_workers(1)\n"
+        "    print(workers.processes[0].pid, flush=True)\n"
         "    sys.stdin.read()\n"
+        "asyncio.run(main())\n"
     )
-    # The package as this test imports it, installed or not.
-    env = _with_this_package()
     run = subprocess.Popen(
         [sys.executable, str(script)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env=env,
+        env=_with_this_package(),
     )
     assert run.stdout is not None
     worker = psutil.Process(int(run.stdout.readline()))
