@@ -57,6 +57,8 @@ def redact_url(url: str | None) -> str | None:
     """Return ``url`` with user:password and secret query parameters replaced by ``REDACTED``."""
     if url is None:
         return None
+    if "@" not in url and "?" not in url:
+        return url  # no user part, no query: nothing to hide (the common case, kept cheap)
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -151,17 +151,18 @@ _LEADS = {
 }
 
 
-def _has_keyword(cards: bytes, words: tuple[bytes, ...]) -> bool:
-    """Whether a card of ``cards`` has one of ``words`` (upper case) as its keyword, in any
-    case and perhaps after spaces, or may be a HIERARCH card (whose keyword could be anything).
+def _has_keyword(raw: bytes, start: int, words: tuple[bytes, ...]) -> bool:
+    """Whether a card of ``raw`` from offset ``start`` on has one of ``words`` (upper case) as
+    its keyword, in any case and perhaps after spaces, or may be a HIERARCH card (whose keyword
+    could be anything).
 
     Only the cards that could be such a card are looked at: the columns of the cards' first
     and third bytes are marked (one C call each) where a word's first letter, a space, or
     HIERARCH's H and E stand, and HIERARCH's two marks are joined by a big-integer AND, so the
     many HISTORY cards of a header cost nothing."""
-    n = len(cards) // CARD
-    firsts = cards[: n * CARD : CARD]
-    thirds = cards[2 : n * CARD : CARD]
+    stop = start + (len(raw) - start) // CARD * CARD
+    firsts = raw[start:stop:CARD]
+    thirds = raw[start + 2 : stop : CARD]
     if int.from_bytes(firsts.translate(_HIERARCH_FIRST), "big") & int.from_bytes(
         thirds.translate(_HIERARCH_THIRD), "big"
     ):
@@ -169,7 +170,8 @@ def _has_keyword(cards: bytes, words: tuple[bytes, ...]) -> bool:
     leads = firsts.translate(_LEADS[words])
     k = leads.find(1)
     while k >= 0:
-        if cards[k * CARD : k * CARD + 8].strip(b" ").upper() in words:
+        at = start + k * CARD
+        if raw[at : at + 8].strip(b" ").upper() in words:
             return True
         k = leads.find(1, k + 1)
     return False
@@ -192,6 +194,9 @@ def standard_data_size(raw: bytes, *, max_size: int = MAX_DATA_SIZE) -> int | No
     and GCOUNT in an extension) with plain integer values; None in every other case, for the
     general reader. Where it answers, it answers as :func:`data_size` does (a property test
     holds them together), without making a card object or a keyword index.
+
+    What the structural cards say is kept by their bytes (the headers of one survey repeat
+    them, comments and all), so most headers cost one lookup and a look at their other cards.
     """
     first = raw[:10]
     if first == b"SIMPLE  = ":
@@ -203,14 +208,42 @@ def standard_data_size(raw: bytes, *, max_size: int = MAX_DATA_SIZE) -> int | No
     naxis = _card_int(raw, 2, b"NAXIS   = ")
     if naxis is None or not 0 <= naxis <= 999:
         return None
-    bitpix = _card_int(raw, 1, b"BITPIX  = ")
+    cards = (3 if primary else 5) + naxis
+    if len(raw) < cards * CARD:
+        return None  # a card cut short: the general reader decides
+    key = (max_size, raw[: cards * CARD])
+    size = _STRUCTURES.get(key, _UNSEEN)
+    if size == _UNSEEN:
+        if len(_STRUCTURES) >= _STRUCTURES_LIMIT:
+            _STRUCTURES.clear()
+        size = _STRUCTURES[key] = _structure_size(key[1], primary, naxis, max_size)
+    if size is None:
+        return None
+    # Later cards cannot change the first BITPIX, NAXIS... the general reader takes; but it
+    # takes a SIMPLE card anywhere to mean a primary header, and reads a primary header's
+    # PCOUNT and GCOUNT (to check them) wherever they are.
+    if _has_keyword(raw, cards * CARD, _PRIMARY_ONLY if primary else _EXTENSION_ONLY):
+        return None
+    return size
+
+
+_STRUCTURES: dict[tuple[int, bytes], int | None] = {}
+"""(bound, structural cards) -> the data size they give, or None (the general reader)."""
+_STRUCTURES_LIMIT = 1024
+_UNSEEN = -1
+
+
+def _structure_size(cards: bytes, primary: bool, naxis: int, max_size: int) -> int | None:
+    """The data size the structural ``cards`` of a header give (NAXIS already read from them,
+    and all of them present), or None where the general reader must decide."""
+    bitpix = _card_int(cards, 1, b"BITPIX  = ")
     if bitpix is None or (naxis and bitpix not in _BITPIX):
         return None
     limit = max_size * 8
     elements = 1
     first_axis = -1
     for i in range(1, naxis + 1):
-        n = _card_int(raw, 2 + i, _AXIS_PREFIXES[i])
+        n = _card_int(cards, 2 + i, _AXIS_PREFIXES[i])
         if n is None or n < 0:
             return None
         if i == 1:
@@ -218,27 +251,20 @@ def standard_data_size(raw: bytes, *, max_size: int = MAX_DATA_SIZE) -> int | No
         elements *= n
         if elements > limit:
             return None
-    cards = 3 + naxis
     if primary:
         if first_axis == 0:
             return None  # perhaps random groups: the general reader looks at GROUPS
         pcount, gcount = 0, 1
     else:
-        pcount_card = _card_int(raw, cards, b"PCOUNT  = ")
-        gcount_card = _card_int(raw, cards + 1, b"GCOUNT  = ")
+        pcount_card = _card_int(cards, 3 + naxis, b"PCOUNT  = ")
+        gcount_card = _card_int(cards, 4 + naxis, b"GCOUNT  = ")
         if pcount_card is None or gcount_card is None:
             return None
         pcount, gcount = pcount_card, gcount_card
         if not 0 <= pcount <= limit or not 0 <= gcount <= limit:
             return None
-        cards += 2
-    if len(raw) < cards * CARD or raw[: cards * CARD].translate(None, _PRINTABLE):
-        return None  # a card cut short, or one the general reader takes another way
-    # Later cards cannot change the first BITPIX, NAXIS... the general reader takes; but it
-    # takes a SIMPLE card anywhere to mean a primary header, and reads a primary header's
-    # PCOUNT and GCOUNT (to check them) wherever they are.
-    if _has_keyword(raw[cards * CARD :], _PRIMARY_ONLY if primary else _EXTENSION_ONLY):
-        return None
+    if cards.translate(None, _PRINTABLE):
+        return None  # a card the general reader takes another way
     if naxis == 0:
         return 0
     size = abs(bitpix) * gcount * (pcount + elements) // 8

@@ -297,30 +297,36 @@ def _ignores_sigint(pid: int) -> bool:
     return bool(int(ignored.split()[1], 16) & (1 << (signal.SIGINT - 1)))
 
 
-def _footprint_worker_ready(pid: int) -> bool:
-    """Whether the run ``pid`` has a footprint worker that has started (it ignores SIGINT)."""
-    children = psutil.Process(pid).children(recursive=True)
-    return any(
-        "spawn_main" in " ".join(child.cmdline()) and _ignores_sigint(child.pid)
-        for child in children
-    )
+def _footprint_worker(pid: int) -> psutil.Process | None:
+    """The footprint worker of the run ``pid``, once it has started (it ignores SIGINT)."""
+    from astro_cloud_async.indexing.workers import WORKER_MODULE
+
+    for child in psutil.Process(pid).children(recursive=True):
+        if WORKER_MODULE in child.cmdline() and _ignores_sigint(child.pid):
+            return child
+    return None
 
 
-def test_ctrl_c_reaches_the_footprint_worker_too(
+def test_ctrl_c_interrupts_a_run_with_a_footprint_worker(
     tmp_path: Path, small_files: list[Path], small_server: RangeServer
 ) -> None:
-    # A terminal sends Ctrl-C to the whole process group, the footprint worker included: it
-    # ignores it, and the run is interrupted as one without footprints is.
+    # A terminal sends Ctrl-C to the run's process group; the footprint worker is not in it
+    # (and ignores SIGINT anyway): the run is interrupted as one without footprints is, and
+    # its worker ends with it.
     out = tmp_path / "f.parquet"
     process = _slow_run(
         tmp_path, small_files, small_server, out, "--footprints", start_new_session=True
     )
-    _wait_for(lambda: _footprint_worker_ready(process.pid), timeout=60)
+    _wait_for(lambda: _footprint_worker(process.pid) is not None, timeout=60)
+    worker = _footprint_worker(process.pid)
+    assert worker is not None
+    _wait_for(lambda: small_server.count() >= 8, timeout=60)
     os.killpg(process.pid, signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "interrupted after" in stderr and "Traceback" not in stderr
     assert 0 < len(completed_urls(out)) < len(small_files)
+    worker.wait(timeout=30)  # psutil.TimeoutExpired if it outlives the run
 
 
 def test_sigterm_is_an_interruption_too(

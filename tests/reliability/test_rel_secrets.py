@@ -310,3 +310,23 @@ async def test_index_progress_output_holds_no_secret(
     assert result.counts.objects == 20 and result.counts.failed == 1
     texts = [("progress", stream.getvalue()), *_files_text(tmp_path)]
     assert_no_secret(texts, SECRETS)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:pw@host/a.fits", "https://REDACTED@host/a.fits"),
+        (
+            "https://b.s3.amazonaws.com/k.fits?X-Amz-Signature=abc&x=1",
+            "https://b.s3.amazonaws.com/k.fits?X-Amz-Signature=REDACTED&x=1",
+        ),
+        ("https://host/a.fits?sig=abc", "https://host/a.fits?sig=REDACTED"),
+        ("https://host/a.fits?page=2", "https://host/a.fits?page=2"),
+        ("https://host/a.fits", "https://host/a.fits"),
+        ("s3://bucket/key.fits", "s3://bucket/key.fits"),
+    ],
+)
+def test_redact_url_hides_user_parts_and_secret_parameters(url: str, shown: str) -> None:
+    from astro_cloud_async.errors import redact_url
+
+    assert redact_url(url) == shown
