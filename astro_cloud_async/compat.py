@@ -8,7 +8,10 @@ bytes, END card and padding included.
 
 An S3 object may be named ``s3://bucket/key`` or by its HTTPS URL (virtual-hosted or
 path-style on AWS, or path-style under ``endpoint_url`` / ``AWS_ENDPOINT_URL`` for other S3
-services); it is read signed with botocore's standard credential chain.
+services); it is read signed with botocore's standard credential chain. The original left
+``CloudService.ObjectStorage`` and ``CloudService.BlobStorage`` unimplemented; here they read
+Google Cloud Storage and Azure Blob Storage objects (``gs://``, ``az://`` or their HTTPS URLs)
+through this package's own stores, with those services' credentials.
 
 :class:`AWSAuth` is an auth hook for the ``requests`` library (an optional dependency), for
 hand-made signed GETs. It subclasses ``requests.auth.AuthBase``, so the class is built on first
@@ -26,6 +29,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import AccessDeniedError, ConfigurationError
+from .options import Options
+from .stores.azure.config import configured_endpoint
+from .stores.azure.urls import parse_azure_https
+from .stores.gcs.urls import is_gcs_https
 from .stores.s3.sigv4 import UNSIGNED_PAYLOAD, Credentials, SigV4Signer, canonical_query
 from .stores.s3.sigv4 import uri_encode_path as _uri_encode_path
 from .stores.s3.urls import parse_s3_https
@@ -53,7 +60,8 @@ class PaymentSolution(enum.Enum):
 
 
 class CloudService(enum.Enum):
-    """Where the object lives. ``S3`` and ``Spaces`` (S3-compatible) are supported."""
+    """Where the object lives: ``S3`` and ``Spaces`` (S3-compatible), ``ObjectStorage``
+    (Google Cloud Storage) and ``BlobStorage`` (Azure Blob Storage)."""
 
     S3 = "amazon-web-services-static-storage-service"
     ObjectStorage = "google-cloud-platform-object-storage"
@@ -109,6 +117,31 @@ def s3_options(url: str, options: Mapping[str, Any]) -> tuple[str, dict[str, Any
     if location.region is not None and out.get("region") is None:
         out["region"] = location.region
     return location.url, out
+
+
+def _check_cloud_url(url: str, service: CloudService, options: Mapping[str, Any]) -> None:
+    """Raise unless ``url`` names an object of ``service`` (GCS or Azure Blob Storage), in any
+    form the store reads: ``gs://``/``gcs://`` or ``https://storage.googleapis.com/...``;
+    ``az://``/``abfs(s)://``, ``https://ACCOUNT.blob.core.windows.net/...`` or a URL under the
+    configured blob endpoint (an emulator's)."""
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    web = scheme in ("http", "https")
+    if service is CloudService.ObjectStorage:
+        if scheme in ("gs", "gcs") or (web and is_gcs_https(url)):
+            return
+        raise ConfigurationError(
+            "not the URL of a Google Cloud Storage object: give gs://bucket/key or"
+            " https://storage.googleapis.com/bucket/key",
+            url=url,
+        )
+    endpoint = configured_endpoint(Options.from_kwargs(**options))
+    if scheme in ("az", "abfs", "abfss") or (web and parse_azure_https(url, endpoint=endpoint)):
+        return
+    raise ConfigurationError(
+        "not the URL of an Azure blob: give az://container/blob (with the account in the"
+        " options) or https://ACCOUNT.blob.core.windows.net/container/blob",
+        url=url,
+    )
 
 
 def _to_fits_headers(url: str, options: Mapping[str, Any]) -> list[FITSHeader]:
@@ -174,7 +207,21 @@ def load_headers(
     if payment_solution is not None and not isinstance(payment_solution, PaymentSolution):
         raise ConfigurationError(f"unsupported payment solution {payment_solution!r}", url=url)
     if service in (CloudService.ObjectStorage, CloudService.BlobStorage):
-        raise NotImplementedError(f"{service} is not supported; S3 and Spaces are")
+        if payment_solution is not None:
+            raise ConfigurationError(
+                f"{payment_solution} is for S3; a requester-pays GCS bucket is read with"
+                " requester_pays=True and project=...",
+                url=url,
+            )
+        if auth is not None:
+            raise ConfigurationError(
+                "GCS and Azure objects are read with their service's own credentials"
+                " (GOOGLE_APPLICATION_CREDENTIALS; an Azure account key, SAS or connection"
+                " string in the options): auth= is for HTTP servers",
+                url=url,
+            )
+        _check_cloud_url(url, service, options)
+        return _to_fits_headers(url, options)
     if service is None and url.lower().startswith(("s3://", "s3a://")):
         service = CloudService.S3
     if service is None:

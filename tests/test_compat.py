@@ -10,12 +10,15 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 from aiohttp import web
 from astropy.io import fits
 from servers import HTTPServer
+from servers.azurite import AzureServer
+from servers.gcs import GCSServer
 from servers.seaweedfs import S3Server
 
 import astro_cloud_async as aca
@@ -108,16 +111,61 @@ def test_http_tier_errors_are_typed(nginx_server: HTTPServer) -> None:
         aca.load_headers(nginx_server.url("absent.fits"), retries=0)
 
 
-def test_unsupported_services() -> None:
+def test_services_are_told_what_they_cannot_take() -> None:
     for service in (aca.CloudService.ObjectStorage, aca.CloudService.BlobStorage):
-        with pytest.raises(NotImplementedError):
+        with pytest.raises(ConfigurationError, match="not the URL of"):
             aca.load_headers("https://storage.example/bucket/x.fits", service)
+        with pytest.raises(ConfigurationError, match="not the URL of"):
+            aca.load_headers("s3://bucket/x.fits", service)
+        with pytest.raises(ConfigurationError, match="is for S3"):
+            aca.load_headers("gs://b/x.fits", service, aca.PaymentSolution.AWSRequestPayer)
+        with pytest.raises(ConfigurationError, match="own credentials"):
+            aca.load_headers("az://c/x.fits", service, auth=("user", "password"))
     with pytest.raises(ConfigurationError, match="S3"):
         aca.load_headers(
             "https://www.example.org/x.fits", payment_solution=aca.PaymentSolution.AWSRequestPayer
         )
     with pytest.raises(ConfigurationError, match="credential chain"):
         aca.load_headers("s3://bucket/x.fits", aca.CloudService.S3, auth=("user", "password"))
+
+
+def _as_tuples(headers: list[aca.FITSHeader]) -> list[tuple[int, int, list[tuple[str, Any]]]]:
+    return [(h.offset, h.length, list(h.fits.items())) for h in headers]
+
+
+def test_object_storage_reads_google_cloud_storage(
+    gcs_server: GCSServer, sample_corpus: dict[str, Path]
+) -> None:
+    path = sample_corpus["tess_1"]
+    expected = _as_tuples(aca.load_headers(str(path)))
+    got = aca.load_headers(
+        f"gs://public/{path.name}",
+        aca.CloudService.ObjectStorage,
+        endpoint_url=gcs_server.endpoint_url,
+        anon=True,
+    )
+    assert expected and _as_tuples(got) == expected
+    with pytest.raises(ObjectNotFoundError):
+        aca.load_headers(
+            "gs://public/absent.fits",
+            aca.CloudService.ObjectStorage,
+            endpoint_url=gcs_server.endpoint_url,
+            anon=True,
+            retries=0,
+        )
+
+
+def test_blob_storage_reads_azure_blobs(
+    azure_server: AzureServer, sample_corpus: dict[str, Path]
+) -> None:
+    name = sample_corpus["table"].name
+    expected = _as_tuples(aca.load_headers(str(sample_corpus["table"])))
+    options = {"connection_string": azure_server.connection_string()}
+    got = aca.load_headers(f"az://private/{name}", aca.CloudService.BlobStorage, **options)
+    assert expected and _as_tuples(got) == expected
+    # The blob's URL under the emulator's endpoint names it too.
+    url = f"{azure_server.endpoint_url}/private/{name}"
+    assert _as_tuples(aca.load_headers(url, aca.CloudService.BlobStorage, **options)) == expected
 
 
 def test_s3_urls_of_every_form(monkeypatch: pytest.MonkeyPatch) -> None:
