@@ -93,6 +93,8 @@ class ScannedPartition:
     requests: int = 0
     bytes: int = 0
     retries: int = 0
+    throttled: int = 0
+    """Answers that asked the worker to slow down (429, 503)."""
 
 
 def failure_entry(failed: ObjectFailed) -> FailureEntry:
@@ -227,4 +229,5 @@ def scan_partition(
         requests=stats.requests,
         bytes=stats.bytes,
         retries=stats.retries,
+        throttled=stats.throttled,
     )

@@ -57,6 +57,7 @@ class PartitionReport:
     requests: int
     bytes: int
     retries: int
+    throttled: int = 0
 
 
 def index_partition(
@@ -91,6 +92,7 @@ def index_partition(
         requests=scanned.requests,
         bytes=scanned.bytes,
         retries=scanned.retries,
+        throttled=scanned.throttled,
     )
 
 
@@ -166,6 +168,7 @@ def index_on_dask(
                         counts.requests += report.requests
                         counts.bytes += report.bytes
                         counts.retries += report.retries
+                        counts.throttled += report.throttled
                         rows += report.hdus
                         completed.update(url_key(u) for u in report.objects)
                     counts.failed += len(failures)

@@ -190,3 +190,31 @@ async def test_an_index_run_reports_the_lowered_limit_and_the_throttled_answers(
     assert result.counts.throttled == fault_server.served[Fault.SLOWDOWN] > 0
     assert f"({result.counts.throttled} throttled)" in result.summary()
     assert any(limit is not None and limit < 16 for limit in seen)
+
+
+async def test_a_dask_partition_reports_what_throttled_it(
+    fault_server: FaultServer, good_samples: dict[str, Sample], tmp_path: Path
+) -> None:
+    import asyncio
+
+    from astro_cloud_async.dask.partitions import Partition
+    from astro_cloud_async.indexing.dask import index_partition
+
+    # What a Dask task sends back counts the 503s it met, as a local run's counts do.
+    sample = good_samples["table"]
+    urls = tuple(
+        serve(fault_server, f"p{i}.fits", sample, schedule={1: Fault.SLOWDOWN}) for i in range(3)
+    )
+    output = tmp_path / "catalog.parquet"
+    output.mkdir()
+    report = await asyncio.to_thread(
+        index_partition,
+        Partition(0, urls),
+        output=str(output),
+        run=1,
+        keywords=["NAXIS"],
+        options=Options(**FAST),
+    )
+    assert len(report.objects) == 3 and not report.failures
+    assert report.throttled == 3 and report.retries == 3
+    assert report.requests == fault_server.requests == 6
