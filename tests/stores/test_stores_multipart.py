@@ -93,6 +93,27 @@ def test_parts_come_out_whole_in_any_split(style: str, split: str) -> None:
     assert parts[1].end == PARTS[1][0] + len(PARTS[1][1])
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_a_whole_body_is_read_at_once_as_the_general_reader_reads_it(seed: int) -> None:
+    rng = random.Random(seed)
+    style = rng.choice(["nginx", "apache", "caddy"])
+    starts = sorted(rng.sample(range(0, 10**9, 2880), rng.randint(1, 5)))
+    parts = [(first, rng.randbytes(rng.randint(1, 400))) for first in starts]
+    data = body(style, parts, total=10**9 + 2880)
+    fast = ByteRangesParser(BOUNDARY, max_part=1 << 20)._whole(data)
+    general = parse([data[i : i + 1] for i in range(len(data))])  # a byte at a time
+    assert fast is not None
+    assert [(p.first, p.data, p.total) for p in fast] == [
+        (p.first, p.data, p.total) for p in general
+    ]
+    # A body still arriving, or padded, is left to the general reader.
+    cut = rng.randint(1, len(data) - 1)
+    assert ByteRangesParser(BOUNDARY, max_part=1 << 20)._whole(data[:cut]) is None
+    padded = body(style, parts, total=10**9 + 2880, pad=b" ")
+    assert ByteRangesParser(BOUNDARY, max_part=1 << 20)._whole(padded) is None
+    assert len(parse([padded])) == len(parts)
+
+
 def test_a_large_part_in_small_chunks() -> None:
     big = random.Random(1).randbytes(300_000)
     data = body("nginx", [(0, big)])
