@@ -162,10 +162,9 @@ def _has_keyword(raw: bytes, start: int, words: tuple[bytes, ...]) -> bool:
     many HISTORY cards of a header cost nothing."""
     stop = start + (len(raw) - start) // CARD * CARD
     firsts = raw[start:stop:CARD]
-    thirds = raw[start + 2 : stop : CARD]
-    if int.from_bytes(firsts.translate(_HIERARCH_FIRST), "big") & int.from_bytes(
-        thirds.translate(_HIERARCH_THIRD), "big"
-    ):
+    if (b"H" in firsts or b"h" in firsts) and int.from_bytes(
+        firsts.translate(_HIERARCH_FIRST), "big"
+    ) & int.from_bytes(raw[start + 2 : stop : CARD].translate(_HIERARCH_THIRD), "big"):
         return True  # a card starting H?E (HIERARCH, most likely): the general reader decides
     leads = firsts.translate(_LEADS[words])
     k = leads.find(1)
