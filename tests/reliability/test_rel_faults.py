@@ -410,3 +410,22 @@ async def test_s3_object_replaced_mid_walk_is_a_precondition_failure(
     assert isinstance(failed.error, ObjectChangedError)
     assert failed.error.status == 412 and failed.error.code == "PreconditionFailed"
     _assert_one_version(failed.records)
+
+
+async def test_a_stalled_azure_read_times_out_without_a_pool_timer(
+    fault_server: FaultServer, good_samples: dict[str, Sample]
+) -> None:
+    # The Azure store bounds its own requests (aiohttp's time-outs), so the pool adds no timer:
+    # a blob endpoint that stops answering still ends in a timeout, attempt by attempt.
+    sample = good_samples["images"]
+    serve(fault_server, "acct/box/o.fits", sample, always=Fault.STALL)
+    endpoint = f"{fault_server.base_url}/acct"
+    options = dict(FAST, anon=True, connection_string=f"AccountName=acct;BlobEndpoint={endpoint}")
+    began = time.monotonic()
+    out = await scan_all(["az://box/o.fits"], **options, **SMALL_READS)
+    elapsed = time.monotonic() - began
+    failed = out.only_failure("az://box/o.fits")
+    assert isinstance(failed.error, FetchTimeoutError), repr(failed.error)
+    assert fault_server.obj("acct/box/o.fits").requests == FAST["retries"] + 1
+    assert out.stats.timeouts == FAST["retries"] + 1
+    assert elapsed < (FAST["retries"] + 1) * FAST["timeout"] + 5

@@ -67,6 +67,10 @@ class AzureStore(StoreBase):
     ``{blob endpoint}/container/blob``. ``http_session`` is shared and never closed here.
     """
 
+    times_itself = True
+    """Every request (reads and listings; authorising one is local: SAS or Shared Key) is one
+    aiohttp request bounded by the options' time-outs, so the pool adds no timer of its own."""
+
     def __init__(self, options: Options, *, http_session: aiohttp.ClientSession | None = None):
         self._options = options
         self._http = http_session
