@@ -4,7 +4,10 @@ Reads one 2880-byte block per GET, ``--in-flight`` GETs at a time, through the s
 (not the pool), and reports this process's user and system CPU per GET (``os.times``; the
 servers run in their own processes) for:
 
-- HTTP over aiohttp, against nginx on loopback;
+- HTTP over aiohttp, against nginx on loopback, and the same GETs through a minimal
+  keep-alive HTTP/1.1 client on ``asyncio.Protocol`` (:mod:`benchlib.raw_http`: a floor, not a
+  transport: no redirects, TLS, time-outs or error mapping), to show what the client's own
+  machinery costs;
 - S3 through the package's SigV4 signer over aiohttp, and through aiobotocore ``GetObject``,
   against SeaweedFS on loopback (a real SigV4-checking server);
 - the SigV4 path once more against nginx, which serves the same bytes at ``/bucket/key`` and
@@ -29,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from benchlib.botocore_get import BotocoreReader
+from benchlib.raw_http import RawHTTPReader
 
 from astro_cloud_async.options import BLOCK, Options
 from astro_cloud_async.stores.base import RangeReader
@@ -111,6 +115,14 @@ async def run(args: argparse.Namespace) -> None:
             http_url, nginx_base = nginx.url("bucket/object.bin"), nginx.base_url
         async with HTTPStore(options) as store:
             report("HTTP (aiohttp), nginx", await measure(store, http_url, n, k, size))
+        raw = RawHTTPReader()
+        try:
+            report(
+                "HTTP (minimal asyncio.Protocol client), nginx",
+                await measure(raw, http_url, n, k, size),
+            )  # type: ignore[arg-type]
+        finally:
+            await raw.aclose()
 
         s3_url, endpoint, env, s3_size = args.s3_url, args.endpoint_url, {}, args.s3_size or size
         if s3_url is None:
