@@ -390,9 +390,8 @@ class Enrichment:
         error, self._error = self._error, None
         if self._broken is not None and timeout is None:
             warnings.warn(
-                f"the footprint worker process ended early ({self._broken}: killed, or out"
-                " of memory?), so this process computed the footprints itself; none is"
-                " missing",
+                f"footprints could not be computed in their worker ({self._broken}), so this"
+                " process computed them itself; none is missing",
                 RuntimeWarning,
                 stacklevel=2,
             )

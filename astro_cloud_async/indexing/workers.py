@@ -81,14 +81,14 @@ class WorkerProcess:
     async def _read(self) -> None:
         stdout = self.process.stdout
         assert stdout is not None
-        why = "the footprint worker process ended"
+        why = f"worker process {self.pid} ended: killed, or out of memory?"
         try:
             while True:
                 head = await stdout.readexactly(FRAME.size)
                 (size,) = FRAME.unpack(head)
                 ok, value = pickle.loads(await stdout.readexactly(size))
                 if not self._waiting:
-                    why = "the footprint worker answered a batch it was not sent"
+                    why = f"worker process {self.pid} answered a batch it was not sent"
                     break
                 future = self._waiting.popleft()
                 if future.done():
@@ -96,9 +96,11 @@ class WorkerProcess:
                 if ok:
                     future.set_result(value)
                 else:
-                    future.set_exception(BrokenProcessPool(f"a footprint batch failed: {value}"))
-        except (asyncio.IncompleteReadError, ConnectionError, pickle.UnpicklingError, ValueError):
-            pass  # the worker ended (killed, out of memory) or wrote what is not a frame
+                    future.set_exception(
+                        BrokenProcessPool(f"a batch failed in worker process {self.pid}: {value}")
+                    )
+        except Exception:  # the worker ended (killed, out of memory) or wrote no frame
+            pass  # whatever broke the conversation, the batches it holds fail below: none hangs
         self._end(why)
 
     def _end(self, why: str) -> None:
@@ -124,7 +126,7 @@ class WorkerProcess:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-            self._end("the footprint workers were closed")
+            self._end(f"worker process {self.pid} was closed")
 
 
 class Workers:

@@ -222,7 +222,7 @@ async def test_a_broken_worker_pool_loses_nothing(sky: SkySurvey) -> None:
         enrichment = Enrichment(
             client, sink, footprints=True, verify_data=False, executor=pool, batch_hdus=3
         )
-        with pytest.warns(RuntimeWarning, match="computed the footprints itself"):
+        with pytest.warns(RuntimeWarning, match="process computed them itself"):
             async with enrichment:
                 for item in every:
                     await enrichment.submit(item)
@@ -311,7 +311,7 @@ async def test_a_worker_killed_mid_run_loses_nothing(sky: SkySurvey) -> None:
     every = objects(sky.all_files)
     async with Client() as client:
         enrichment = Enrichment(client, sink, footprints=True, verify_data=False, batch_hdus=3)
-        with pytest.warns(RuntimeWarning, match="computed the footprints itself"):
+        with pytest.warns(RuntimeWarning, match="process computed them itself"):
             async with enrichment:
                 workers = enrichment._workers
                 assert workers is not None
@@ -364,3 +364,29 @@ def test_workers_end_with_a_run_killed_outright(tmp_path: Path) -> None:
     run.stdout.close()
     assert run.stdin is not None
     run.stdin.close()
+
+
+async def test_a_worker_that_answers_no_frame_fails_its_batches_and_none_hangs() -> None:
+    import subprocess
+    import sys
+
+    from astro_cloud_async.indexing.workers import WorkerProcess
+
+    # A child that reads the first frame's length, answers a frame that is no pickle, and
+    # stays alive until its input closes.
+    code = (
+        "import sys; sys.stdin.buffer.read(8);"
+        " sys.stdout.buffer.write(bytes(7) + bytes([2]) + b'xx'); sys.stdout.buffer.flush();"
+        " sys.stdin.buffer.read()"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    worker = WorkerProcess(process)
+    with pytest.raises(BrokenProcessPool, match=f"worker process {process.pid}"):
+        await asyncio.wait_for(worker.call([b"x"]), 30)
+    assert worker.ended is not None
+    with pytest.raises(BrokenProcessPool):
+        await worker.call([b"y"])  # refused at once: the worker takes no more batches
+    await worker.close()
+    assert process.returncode == 0
