@@ -30,7 +30,6 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.graphviz",
-    "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
 ]
 
@@ -48,8 +47,6 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_typehints_format = "short"
 autodoc_preserve_defaults = True
-napoleon_google_docstring = False
-napoleon_numpy_docstring = True
 
 # -- Graphviz: SVG, so the diagram scales and needs no image files ---------------------------
 graphviz_output_format = "svg"
