@@ -305,3 +305,35 @@ def test_anonymous_reads_never_import_google_auth(gcs_server: GCSServer) -> None
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+async def test_a_silent_token_service_fails_the_refresh_in_bounded_time(
+    gcs_server: GCSServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import socket
+
+    from astro_cloud_async.errors import ConnectionFailedError
+    from astro_cloud_async.stores.gcs import credentials
+
+    # A token service that takes the connection and never answers: the refresh (in a worker
+    # thread, under the source's lock) must give up, not hold every later refresh forever.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        account = json.loads(gcs_server.credentials_file(tmp_path).read_text())
+        account["token_uri"] = f"http://127.0.0.1:{silent.getsockname()[1]}/token"
+        path = tmp_path / "silent-account.json"
+        path.write_text(json.dumps(account))
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+        monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+        monkeypatch.setattr(credentials, "TOKEN_TIMEOUT", (1.0, 0.5))
+        source = token_source()
+        began = time.monotonic()
+        with pytest.raises(ConnectionFailedError, match="token service"):
+            await source.token("gs://private/x.fits", 0)
+        assert time.monotonic() - began < 10
+        assert source.refreshes == 0 and source.current() is None
+    finally:
+        silent.close()

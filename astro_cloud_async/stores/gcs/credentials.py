@@ -21,7 +21,14 @@ from typing import Any
 
 from ...errors import AccessDeniedError, ConnectionFailedError
 
-__all__ = ["NO_CREDENTIALS", "READ_SCOPE", "REFRESH_MARGIN", "TokenSource", "token_source"]
+__all__ = [
+    "NO_CREDENTIALS",
+    "READ_SCOPE",
+    "REFRESH_MARGIN",
+    "TOKEN_TIMEOUT",
+    "TokenSource",
+    "token_source",
+]
 
 NO_CREDENTIALS = "NoCredentials"
 """``FetchError.code`` when no Application Default Credentials exist."""
@@ -30,6 +37,9 @@ REFRESH_MARGIN = 300.0
 """Seconds before expiry at which a token is refreshed."""
 _UNKNOWN_LIFETIME = 1800.0
 """How long a token with no stated expiry is used before it is refreshed anyway."""
+TOKEN_TIMEOUT = (10.0, 30.0)
+"""Seconds to connect to the token service, and to wait for each read of its answer: a
+refresh runs in a worker thread under a lock, so one that hung would hold every later one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +105,9 @@ class TokenSource:
                 if self._credentials is None:
                     credentials, project = google.auth.default(scopes=[READ_SCOPE])
                     self._credentials, self._project = credentials, project
-                self._credentials.refresh(Request(urllib3.PoolManager()))  # type: ignore[no-untyped-call]
+                connect, read = TOKEN_TIMEOUT
+                http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=connect, read=read))
+                self._credentials.refresh(Request(http))  # type: ignore[no-untyped-call]
             except gae.DefaultCredentialsError:
                 raise AccessDeniedError(
                     "no Google credentials found (set GOOGLE_APPLICATION_CREDENTIALS, run "
