@@ -23,6 +23,7 @@ from ..options import Options
 from . import azure, gcs, s3
 from .azure.config import configured_endpoint
 from .base import Store
+from .capabilities import origin as _origin
 from .http import HTTPStore
 from .local import LocalStore
 from .transport import make_session
@@ -217,14 +218,3 @@ class Stores:
 
 
 _MAX_PLAIN_ORIGINS = 4096
-
-
-def _origin(url: str) -> str:
-    """``scheme://netloc`` of an absolute URL, lower-cased."""
-    sep = url.find("://")
-    end = url.find("/", sep + 3)
-    for mark in "?#":
-        at = url.find(mark, sep + 3)
-        if at != -1 and (end == -1 or at < end):
-            end = at
-    return (url if end == -1 else url[:end]).lower()
