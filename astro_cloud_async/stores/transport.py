@@ -12,8 +12,7 @@ errors through one mapping, never by reading message text.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 import aiohttp
 
@@ -78,36 +77,60 @@ def make_session(options: Options) -> aiohttp.ClientSession:
     )
 
 
-@contextmanager
-def map_client_errors(url: str, offset: int) -> Iterator[None]:
-    """Turn aiohttp and socket exceptions raised inside the block into typed errors."""
-    try:
-        yield
-    except AstroCloudError:
-        raise
-    except aiohttp.ClientPayloadError as e:
-        raise ResponseError(
+class map_client_errors:  # named as the function it replaced: ``with map_client_errors(...)``
+    """Turn aiohttp and socket exceptions raised inside the block into typed errors.
+
+    A class rather than a generator-based context manager: it wraps every request, and this
+    costs a fraction of what ``@contextmanager`` does."""
+
+    __slots__ = ("offset", "url")
+
+    def __init__(self, url: str, offset: int) -> None:
+        self.url = url
+        self.offset = offset
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None or isinstance(exc, AstroCloudError) or not isinstance(exc, Exception):
+            return  # nothing raised, or nothing to translate: it goes on as it is
+        typed = _typed(exc, self.url, self.offset)
+        if typed is not None:  # else not aiohttp's nor a socket's: a defect, raised as it is
+            raise typed from exc
+
+
+def _typed(e: Exception, url: str, offset: int) -> Exception | None:
+    """The typed error for an exception raised by aiohttp or a socket (None if neither)."""
+    if isinstance(e, aiohttp.ClientPayloadError):
+        return ResponseError(
             "response body ended early", url=url, offset=offset, code=INCOMPLETE_BODY
-        ) from e
-    except aiohttp.ClientResponseError as e:  # a session created with raise_for_status=True
-        raise error_for_status(e.status, url, offset) from e
-    except aiohttp.InvalidURL as e:
-        raise ConfigurationError("invalid URL", url=url, offset=offset) from e
-    except ValueError as e:
+        )
+    if isinstance(e, aiohttp.ClientResponseError):  # a session made with raise_for_status=True
+        return error_for_status(e.status, url, offset)
+    if isinstance(e, aiohttp.InvalidURL):
+        return ConfigurationError("invalid URL", url=url, offset=offset)
+    if isinstance(e, ValueError):
         # aiohttp refuses to build some requests (credentials in the URL and an Authorization
         # header at once); its message is not passed on, as it may quote the request.
-        raise ConfigurationError(
+        return ConfigurationError(
             "the request cannot be sent as configured (conflicting credentials?)",
             url=url,
             offset=offset,
-        ) from e
-    except (asyncio.TimeoutError, TimeoutError) as e:  # aiohttp's time-outs derive from these
-        raise FetchTimeoutError(f"timed out ({type(e).__name__})", url=url, offset=offset) from e
-    except (aiohttp.ClientConnectionError, OSError) as e:
+        )
+    if isinstance(e, (asyncio.TimeoutError, TimeoutError)):  # aiohttp's time-outs are these
+        return FetchTimeoutError(f"timed out ({type(e).__name__})", url=url, offset=offset)
+    if isinstance(e, (aiohttp.ClientConnectionError, OSError)):
         reason = getattr(e, "strerror", None) or type(e).__name__
-        raise ConnectionFailedError(f"connection failed: {reason}", url=url, offset=offset) from e
-    except aiohttp.ClientError as e:
-        raise ResponseError(f"request failed: {type(e).__name__}", url=url, offset=offset) from e
+        return ConnectionFailedError(f"connection failed: {reason}", url=url, offset=offset)
+    if isinstance(e, aiohttp.ClientError):
+        return ResponseError(f"request failed: {type(e).__name__}", url=url, offset=offset)
+    return None
 
 
 async def read_up_to(content: aiohttp.StreamReader, n: int) -> bytes:
