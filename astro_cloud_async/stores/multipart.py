@@ -197,8 +197,8 @@ class ByteRangesParser:
             if _HEADER_LINES.fullmatch(block) is None:
                 return None
             m = _PART_RANGE.search(block)
-            if m is None:
-                return None
+            if m is None or block.lower().count(b"content-range") != 1:
+                return None  # none in the plain form, or another one the general reader may take
             first, last = int(m[1]), int(m[2])
             n = last - first + 1
             if n < 1 or n > max_part:

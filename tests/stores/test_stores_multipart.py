@@ -190,3 +190,14 @@ def test_a_body_cut_short_is_incomplete(cut: int) -> None:
 )
 def test_boundary_of(content_type: str | None, boundary: bytes | None) -> None:
     assert boundary_of(content_type) == boundary
+
+
+def test_a_part_with_two_content_ranges_is_left_to_the_general_reader() -> None:
+    # The general reader takes the first Content-Range (its name may have spaces around it);
+    # the whole-body reading must not take another one.
+    data = (
+        b"\r\n--" + BOUNDARY + b"\r\n Content-Range: bytes 0-1/10\r\n"
+        b"Content-Range: bytes 2-3/10\r\n\r\nab\r\n--" + BOUNDARY + b"--\r\n"
+    )
+    assert ByteRangesParser(BOUNDARY, max_part=100)._whole(data) is None
+    assert [(p.first, p.data) for p in parse([data], max_part=100)] == [(0, b"ab")]
