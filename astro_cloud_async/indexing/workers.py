@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from ..sky.worker import FRAME
+from ..sky.worker import FRAME, encode_frame
 
 __all__ = ["NICENESS", "WORKER_MODULE", "WorkerProcess", "Workers", "start_workers"]
 
@@ -73,8 +73,7 @@ class WorkerProcess:
         if self.ended is not None or stdin is None or stdin.is_closing():
             future.set_exception(BrokenProcessPool(self.ended or "the worker's input is closed"))
             return future
-        blob = pickle.dumps(list(jobs), protocol=pickle.HIGHEST_PROTOCOL)
-        stdin.write(FRAME.pack(len(blob)) + blob)
+        stdin.write(encode_frame(list(jobs)))
         self._waiting.append(future)
         return future
 

@@ -23,7 +23,7 @@ import struct
 import sys
 from typing import BinaryIO, NoReturn
 
-__all__ = ["FRAME", "main", "read_frame", "serve", "write_frame"]
+__all__ = ["FRAME", "encode_frame", "main", "read_frame", "serve", "write_frame"]
 
 FRAME = struct.Struct(">Q")
 """The length that comes before each pickle."""
@@ -39,9 +39,14 @@ def read_frame(stream: BinaryIO) -> bytes | None:
     return data if len(data) == size else None
 
 
-def write_frame(stream: BinaryIO, value: object) -> None:
+def encode_frame(value: object) -> bytes:
+    """``value`` as one frame: its pickle's length, then the pickle (both ways use it)."""
     blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(FRAME.pack(len(blob)) + blob)
+    return FRAME.pack(len(blob)) + blob
+
+
+def write_frame(stream: BinaryIO, value: object) -> None:
+    stream.write(encode_frame(value))
     stream.flush()
 
 
