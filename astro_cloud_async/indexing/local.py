@@ -123,10 +123,11 @@ class _Run:
 
 
 def _refuse_in_worker_start() -> None:
-    """Raise when called while a spawned worker process imports the main module: a script
-    whose run is not under ``if __name__ == "__main__":`` would otherwise start it again in
-    the footprint worker, and that second run would open (with ``overwrite``, empty) the
-    first one's catalog."""
+    """Raise when called while a spawned ``multiprocessing`` worker (the caller's own, or a
+    local Dask cluster's) imports the main module: a script whose run is not under
+    ``if __name__ == "__main__":`` would otherwise start it again in that worker, and the
+    second run would open (with ``overwrite``, empty) the first one's catalog. (The footprint
+    workers never import the main module.)"""
     if getattr(multiprocessing.current_process(), "_inheriting", False):
         raise ConfigurationError(
             "an index run was started while a worker process imports the main module: start"
