@@ -390,3 +390,22 @@ async def test_a_worker_that_answers_no_frame_fails_its_batches_and_none_hangs()
         await worker.call([b"y"])  # refused at once: the worker takes no more batches
     await worker.close()
     assert process.returncode == 0
+
+
+async def test_an_index_run_started_by_a_spawned_workers_import_is_refused(
+    tmp_path: Path, sky: SkySurvey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+
+    from astro_cloud_async.errors import ConfigurationError
+    from astro_cloud_async.indexing import IndexJob, index
+
+    # As in a spawned multiprocessing worker while it imports the main module (a script
+    # without a main guard): the run is refused before it opens, or empties, any catalog.
+    catalog = tmp_path / "out.jsonl"
+    catalog.write_text('{"kept": true}\n')
+    monkeypatch.setattr(multiprocessing.current_process(), "_inheriting", True, raising=False)
+    job = IndexJob(output=catalog, sources=[str(sky.fields["equator"])], overwrite=True)
+    with pytest.raises(ConfigurationError, match="main module"):
+        await index(job)
+    assert catalog.read_text() == '{"kept": true}\n'
