@@ -34,10 +34,10 @@ from .base import (
 )
 from .body import BodyStream, Closer, body_of, open_body, over_budget
 from .capabilities import Answer, HostRanges, RangesResult, RangeSupport
+from .http1 import Http1Client
 from .multirange import multi_range_header, read_ranges_response
 from .transport import (
     client_timeout,
-    make_session,
     map_client_errors,
     read_error_body,
     read_range_response,
@@ -83,15 +83,16 @@ async def _refuse_status(resp: aiohttp.ClientResponse, url: str, offset: int) ->
 class HTTPStore(StoreBase):
     """Ranged GETs against any HTTP(S) server honouring (or ignoring) Range.
 
-    ``session`` is shared and never closed here when given; without one the store makes its
-    own on first use and closes it in :meth:`aclose`. ``hosts`` keeps what each host does with
+    ``session`` (an aiohttp session) is shared and never closed here when given; without one
+    the store sends its GETs with its own :class:`~.http1.Http1Client`, made on first use and
+    closed in :meth:`aclose`. ``hosts`` keeps what each host does with
     Range (one per store by default); the configured ``endpoint_url`` counts as an object
     store, never asked for several ranges at once.
     """
 
     times_itself = True
-    """aiohttp bounds every wait of a request (connecting, the answer, each read of its body)
-    by the options' time-outs, so the pool adds no timer of its own around each request."""
+    """The client bounds every wait of a request (connecting, the answer, each read of its
+    body) by the options' time-outs, so the pool adds no timer of its own around each request."""
 
     def __init__(
         self,
@@ -102,6 +103,7 @@ class HTTPStore(StoreBase):
     ):
         self._options = options
         self._session = session
+        self._client: Http1Client | None = None
         self._owns_session = session is None
         self._headers: dict[str, str] = dict(options.headers)
         self._headers["Accept-Encoding"] = "identity"
@@ -113,16 +115,24 @@ class HTTPStore(StoreBase):
         self.hosts = hosts if hosts is not None else HostRanges(object_stores=stores)
         self._closed = False
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
+    def _get_client(self) -> Http1Client:
+        if self._client is None:
             if self._closed:
                 raise ConfigurationError("HTTPStore used after aclose()")
-            self._session = make_session(self._options)
-        return self._session
+            options = self._options
+            self._client = Http1Client(
+                limit=options.concurrency,
+                limit_per_host=options.connections_per_host,
+                connect_timeout=options.connect_timeout,
+                read_timeout=options.timeout,
+            )
+        return self._client
 
     def _get(self, url: str, headers: dict[str, str]) -> Any:
-        """The GET of ``url``: awaited for the answer, or entered with ``async with``."""
-        return (self._session or self._get_session()).get(
+        """The GET of ``url``, entered with ``async with`` for its answer."""
+        if self._session is None:
+            return (self._client or self._get_client()).get(url, headers)
+        return self._session.get(
             url,
             headers=headers,
             timeout=self._timeout,
@@ -281,9 +291,9 @@ class HTTPStore(StoreBase):
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._owns_session and self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
 
     def __repr__(self) -> str:
         return f"<HTTPStore session={'own' if self._owns_session else 'shared'} {self.hosts!r}>"

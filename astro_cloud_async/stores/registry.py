@@ -1,7 +1,8 @@
 """From a URL to the store that reads it.
 
-:class:`Stores` owns everything with a socket for one set of options: one aiohttp session for
-all HTTP(S) hosts and signed object-store requests, one S3 store per (endpoint, region), one
+:class:`Stores` owns everything with a socket for one set of options: the HTTP store's lean
+client for plain HTTP(S) hosts (or the caller's aiohttp session), one aiohttp session for
+signed object-store requests, one S3 store per (endpoint, region), one
 GCS store, one Azure store, a local store. Stores are made on first use, synchronously, and
 their sockets open on their first request; a service's code (botocore for S3, google-auth
 for GCS) is imported only when a URL of that service comes. HTTPS URLs of Google's and
@@ -158,7 +159,9 @@ class Stores:
     def http_store(self) -> HTTPStore:
         self._check_open()
         if self._http is None:
-            self._http = HTTPStore(self.options, self._session())
+            # The caller's aiohttp session when given, else the store's own lean client.
+            self._http = HTTPStore(self.options, self._http_session)
+            self._stack.push_async_callback(self._http.aclose)
         return self._http
 
     def local_store(self) -> LocalStore:

@@ -33,6 +33,7 @@ from .answers import (
     short_body,
 )
 from .base import RangeResult
+from .http1 import MalformedAnswer
 
 __all__ = [
     "client_timeout",
@@ -111,6 +112,8 @@ def _typed(e: Exception, url: str, offset: int) -> Exception | None:
         return ResponseError(
             "response body ended early", url=url, offset=offset, code=INCOMPLETE_BODY
         )
+    if isinstance(e, MalformedAnswer):
+        return ResponseError(f"malformed answer: {e}", url=url, offset=offset)
     if isinstance(e, aiohttp.ClientResponseError):  # a session made with raise_for_status=True
         return error_for_status(e.status, url, offset)
     if isinstance(e, aiohttp.InvalidURL):

@@ -1,0 +1,358 @@
+"""The HTTP store's own HTTP/1.1 client at the wire: keep-alive, framing, redirects, failures.
+
+The shapes here are what a raw server of this file's own writes, byte for byte (an answer
+with an interim 103, a chunked body with extensions and trailers, one read to the close, a kept
+connection the server closes, a malformed status line, a stall); real servers (nginx) show the
+keep-alive pool and the per-host bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from astro_cloud_async.errors import (
+    ConfigurationError,
+    FetchTimeoutError,
+    ResponseError,
+)
+from astro_cloud_async.options import Options
+from astro_cloud_async.stores.http import HTTPStore
+from astro_cloud_async.stores.http1 import Http1Client, split_url
+
+BODY = bytes(range(256)) * 64  # 16 KiB
+
+Handler = Callable[["RawServer", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@dataclass
+class RawServer:
+    """A server on 127.0.0.1 whose handler writes the answer's bytes itself."""
+
+    handler: Handler
+    connections: int = 0
+    heads: list[bytes] = field(default_factory=list)
+    server: asyncio.base_events.Server | None = None
+    port: int = 0
+
+    def url(self, path: str = "/object") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            await self.handler(self, reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def read_head(self, reader: asyncio.StreamReader) -> bytes:
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.heads.append(head)
+        return head
+
+
+@pytest.fixture
+async def raw() -> AsyncIterator[Callable[[Handler], Awaitable[RawServer]]]:
+    servers: list[RawServer] = []
+
+    async def start(handler: Handler) -> RawServer:
+        server = RawServer(handler)
+        server.server = await asyncio.start_server(server._serve, "127.0.0.1", 0)
+        server.port = server.server.sockets[0].getsockname()[1]
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        assert server.server is not None
+        server.server.close()
+        await server.server.wait_closed()
+
+
+def _range_of(head: bytes) -> tuple[int, int]:
+    line = next(x for x in head.split(b"\r\n") if x.lower().startswith(b"range:"))
+    first, last = line.split(b"=")[1].split(b"-")
+    return int(first), int(last) + 1
+
+
+def _partial(head: bytes, *, extra: bytes = b"") -> bytes:
+    start, end = _range_of(head)
+    return (
+        b"HTTP/1.1 206 Partial Content\r\n"
+        + f"Content-Range: bytes {start}-{end - 1}/{len(BODY)}\r\n".encode()
+        + f"Content-Length: {end - start}\r\n".encode()
+        + extra
+        + b"\r\n"
+        + BODY[start:end]
+    )
+
+
+async def _keep_alive(server: RawServer, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+    while True:
+        head = await server.read_head(r)
+        w.write(_partial(head))
+        await w.drain()
+
+
+async def test_one_connection_serves_requests_in_turn(raw: Callable[..., Awaitable[RawServer]]):
+    server = await raw(_keep_alive)
+    async with HTTPStore(Options()) as store:
+        for start in (0, 100, 5000, 16000):
+            got = await store.get_range(server.url(), start, start + 300)
+            assert got.data == BODY[start : start + 300]
+    assert server.connections == 1
+    assert len(server.heads) == 4
+
+
+async def test_the_request_head_is_as_sent_by_aiohttp(raw: Callable[..., Awaitable[RawServer]]):
+    server = await raw(_keep_alive)
+    options = Options(headers={"X-Token": "t1"}, auth=("ann", "pw"))
+    async with HTTPStore(options) as store:
+        await store.get_range(server.url("/a/b.fits?x=1&y=2"), 0, 10)
+    lines = server.heads[0].decode().split("\r\n")
+    assert lines[0] == "GET /a/b.fits?x=1&y=2 HTTP/1.1"
+    fields = dict(line.split(": ", 1) for line in lines[1:] if line)
+    assert fields["Host"] == f"127.0.0.1:{server.port}"
+    assert fields["Range"] == "bytes=0-9"
+    assert fields["Accept-Encoding"] == "identity"
+    assert fields["X-Token"] == "t1"
+    assert fields["Authorization"] == "Basic " + base64.b64encode(b"ann:pw").decode()
+    assert fields["User-Agent"].startswith("astro_cloud_async/")
+
+
+async def test_credentials_in_the_url_become_basic_auth(raw: Callable[..., Awaitable[RawServer]]):
+    server = await raw(_keep_alive)
+    url = server.url().replace("http://", "http://ann:p%40ss@")
+    async with HTTPStore(Options()) as store:
+        got = await store.get_range(url, 0, 10)
+        assert got.data == BODY[:10]
+        with pytest.raises(ConfigurationError):  # and an Authorization header as well
+            async with HTTPStore(Options(auth="Bearer x")) as other:
+                await other.get_range(url, 0, 10)
+    assert b"Authorization: Basic " + base64.b64encode(b"ann:p@ss") in server.heads[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "target", "host"),
+    [
+        ("http://h.example/a b.fits", "/a%20b.fits", "h.example"),
+        ("http://H.Example:80/x/../y.fits#frag", "/y.fits", "h.example"),
+        ("https://h.example:8443", "/", "h.example:8443"),
+        ("http://[::1]:8080/z?q=1", "/z?q=1", "[::1]:8080"),
+        ("http://h.example/%7Ea/%zz", "/~a/%25zz", "h.example"),
+    ],
+)
+def test_urls_are_sent_as_aiohttp_sends_them(url: str, target: str, host: str) -> None:
+    assert split_url(url)[5] == target
+    assert split_url(url)[2] == host
+
+
+async def test_interim_answer_chunked_body_and_trailers(raw: Callable[..., Awaitable[RawServer]]):
+    async def handler(server: RawServer, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        head = await server.read_head(r)
+        start, end = _range_of(head)
+        data = BODY[start:end]
+        w.write(b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n")
+        w.write(
+            b"HTTP/1.1 206 Partial Content\r\nTransfer-Encoding: chunked\r\n"
+            + f"Content-Range: bytes {start}-{end - 1}/{len(BODY)}\r\n\r\n".encode()
+        )
+        for i in range(0, len(data), 700):  # written in pieces that cut lines apart
+            piece = data[i : i + 700]
+            frame = f"{len(piece):x};ext=1\r\n".encode() + piece + b"\r\n"
+            for j in range(0, len(frame), 333):
+                w.write(frame[j : j + 333])
+                await w.drain()
+        w.write(b"0\r\nX-Trailer: yes\r\n\r\n")
+        await _keep_alive(server, r, w)
+
+    server = await raw(handler)
+    async with HTTPStore(Options()) as store:
+        got = await store.get_range(server.url(), 1000, 9000)
+        again = await store.get_range(server.url(), 0, 50)
+    assert got.data == BODY[1000:9000] and got.object_size == len(BODY)
+    assert again.data == BODY[:50]
+    assert server.connections == 1  # the chunked answer ended cleanly: the connection was kept
+
+
+async def test_body_read_to_the_close(raw: Callable[..., Awaitable[RawServer]]):
+    async def handler(server: RawServer, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        head = await server.read_head(r)
+        start, end = _range_of(head)
+        w.write(
+            b"HTTP/1.1 206 Partial Content\r\nConnection: close\r\n"
+            + f"Content-Range: bytes {start}-{end - 1}/{len(BODY)}\r\n\r\n".encode()
+            + BODY[start:end]
+        )
+        await w.drain()
+
+    server = await raw(handler)
+    async with HTTPStore(Options()) as store:
+        first = await store.get_range(server.url(), 10, 4000)
+        second = await store.get_range(server.url(), 20, 30)
+    assert first.data == BODY[10:4000] and second.data == BODY[20:30]
+    assert server.connections == 2
+
+
+async def test_a_kept_connection_closed_by_the_server_is_replaced(
+    raw: Callable[..., Awaitable[RawServer]],
+):
+    async def handler(server: RawServer, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        head = await server.read_head(r)
+        w.write(_partial(head))  # says nothing of closing, then closes: a keep-alive time-out
+        await w.drain()
+        await asyncio.sleep(0.05)
+
+    server = await raw(handler)
+    async with HTTPStore(Options(retries=0)) as store:
+        first = await store.get_range(server.url(), 0, 100)
+        await asyncio.sleep(0.02)  # the connection is back in the pool, still open
+        second = await store.get_range(server.url(), 100, 200)
+        await asyncio.sleep(0.1)  # now closed by the server while idle
+        third = await store.get_range(server.url(), 200, 300)
+    assert (first.data, second.data, third.data) == (BODY[:100], BODY[100:200], BODY[200:300])
+    assert server.connections == 3
+
+
+async def test_dead_connection_before_the_answer_is_retried_once(
+    raw: Callable[..., Awaitable[RawServer]],
+):
+    async def handler(server: RawServer, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        head = await server.read_head(r)
+        if server.connections % 2:
+            return  # hang up without a word
+        w.write(_partial(head))
+        await w.drain()
+
+    server = await raw(handler)
+    async with HTTPStore(Options(retries=0)) as store:
+        got = await store.get_range(server.url(), 0, 100)
+    assert got.data == BODY[:100]
+    assert server.connections == 2
+
+    async def never(server: RawServer, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        await server.read_head(r)
+
+    silent = await raw(never)
+    async with HTTPStore(Options(retries=0)) as store:
+        with pytest.raises(Exception) as info:
+            await store.get_range(silent.url(), 0, 100)
+    assert type(info.value).__name__ == "ConnectionFailedError"
+    assert info.value.url == silent.url() and info.value.offset == 0  # type: ignore[attr-defined]
+    assert silent.connections == 2  # one retry, no more
+
+
+async def test_malformed_answers_are_typed(raw: Callable[..., Awaitable[RawServer]]):
+    answers = {
+        "/status": b"HTTP/2 206 Yes\r\nContent-Length: 3\r\n\r\nabc",
+        "/header": b"HTTP/1.1 206 OK\r\nno colon here\r\n\r\n",
+        "/length": b"HTTP/1.1 206 OK\r\nContent-Length: 3, 4\r\n\r\nabc",
+        "/chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
+        "/head": b"HTTP/1.1 200 OK\r\nX: " + b"y" * 70_000 + b"\r\n\r\n",
+    }
+
+    async def handler(server: RawServer, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        head = await server.read_head(r)
+        path = head.split(b" ")[1].decode()
+        w.write(answers[path])
+        await w.drain()
+        await asyncio.sleep(0.2)
+
+    server = await raw(handler)
+    async with HTTPStore(Options(retries=0)) as store:
+        for path in answers:
+            with pytest.raises(ResponseError) as info:
+                await store.get_range(server.url(path), 0, 3)
+            assert info.value.url == server.url(path)
+            assert info.value.offset == 0
+            assert "malformed" in str(info.value) or "ended early" in str(info.value), path
+
+
+async def test_a_stalled_body_times_out(raw: Callable[..., Awaitable[RawServer]]):
+    async def handler(server: RawServer, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        head = await server.read_head(r)
+        w.write(_partial(head)[:-50])  # the last 50 bytes never come
+        await w.drain()
+        await asyncio.sleep(5)
+
+    server = await raw(handler)
+    loop = asyncio.get_running_loop()
+    async with HTTPStore(Options(retries=0, timeout=0.3)) as store:
+        began = loop.time()
+        with pytest.raises(FetchTimeoutError) as info:
+            await store.get_range(server.url(), 0, 1000)
+        took = loop.time() - began
+    assert info.value.url == server.url()
+    assert 0.25 < took < 2.0
+
+
+async def test_a_header_value_with_a_line_break_is_refused(
+    raw: Callable[..., Awaitable[RawServer]],
+):
+    server = await raw(_keep_alive)
+    async with HTTPStore(Options(headers={"X-A": "1\r\nX-Injected: 2"})) as store:
+        with pytest.raises(ConfigurationError):
+            await store.get_range(server.url(), 0, 10)
+    assert server.heads == []
+
+
+async def test_redirects_are_followed_and_drop_authorization_across_origins(
+    raw: Callable[..., Awaitable[RawServer]],
+):
+    target = await raw(_keep_alive)
+
+    async def handler(server: RawServer, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        while True:
+            head = await server.read_head(r)
+            path = head.split(b" ")[1]
+            where = b"/moved" if path == b"/object" else target.url("/there").encode()
+            if path == b"/moved" or path == b"/object":
+                w.write(b"HTTP/1.1 302 Found\r\nLocation: " + where + b"\r\n")
+                w.write(b"Content-Length: 5\r\n\r\nmoved")
+            await w.drain()
+
+    origin = await raw(handler)
+    async with HTTPStore(Options(auth="Bearer secret")) as store:
+        got = await store.get_range(origin.url(), 5, 25)
+    assert got.data == BODY[5:25]
+    assert [h.split(b" ")[1] for h in origin.heads] == [b"/object", b"/moved"]
+    assert all(b"Authorization: Bearer secret" in h for h in origin.heads)
+    assert origin.connections == 1  # the redirect's body was read: its connection was kept
+    assert target.heads[0].startswith(b"GET /there ") and b"Authorization" not in target.heads[0]
+
+
+async def test_requests_to_one_host_are_bounded(raw: Callable[..., Awaitable[RawServer]]):
+    """A per-host bound of 3 holds 20 requests to three at once, over three connections."""
+    active = most = 0
+
+    async def slow(server: RawServer, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        nonlocal active, most
+        while True:
+            head = await server.read_head(r)
+            active += 1
+            most = max(most, active)
+            await asyncio.sleep(0.03)
+            active -= 1
+            w.write(_partial(head))
+            await w.drain()
+
+    server = await raw(slow)
+    client = Http1Client(limit=100, limit_per_host=3, connect_timeout=5, read_timeout=5)
+
+    async def one(i: int) -> bytes:
+        async with client.get(server.url(), {"Range": f"bytes={i}-{i + 9}"}) as resp:
+            assert resp.status == 206
+            return await resp.read()
+
+    try:
+        got = await asyncio.gather(*(one(i) for i in range(20)))
+    finally:
+        await client.close()
+    assert got == [BODY[i : i + 10] for i in range(20)]
+    assert most == 3 and server.connections == 3
