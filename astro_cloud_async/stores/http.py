@@ -38,6 +38,7 @@ from .http1 import Http1Client
 from .multirange import multi_range_header, read_ranges_response
 from .transport import (
     client_timeout,
+    lean_client,
     map_client_errors,
     read_error_body,
     read_range_response,
@@ -83,11 +84,11 @@ async def _refuse_status(resp: aiohttp.ClientResponse, url: str, offset: int) ->
 class HTTPStore(StoreBase):
     """Ranged GETs against any HTTP(S) server honouring (or ignoring) Range.
 
-    ``session`` (an aiohttp session) is shared and never closed here when given; without one
-    the store sends its GETs with its own :class:`~.http1.Http1Client`, made on first use and
-    closed in :meth:`aclose`. ``hosts`` keeps what each host does with
-    Range (one per store by default); the configured ``endpoint_url`` counts as an object
-    store, never asked for several ranges at once.
+    ``session`` (an aiohttp session) or ``client`` (a :class:`~.http1.Http1Client`) is shared
+    and never closed here when given; without either the store sends its GETs with a lean
+    client of its own, made on first use and closed in :meth:`aclose`. ``hosts`` keeps what
+    each host does with Range (one per store by default); the configured ``endpoint_url``
+    counts as an object store, never asked for several ranges at once.
     """
 
     times_itself = True
@@ -100,10 +101,12 @@ class HTTPStore(StoreBase):
         session: aiohttp.ClientSession | None = None,
         *,
         hosts: HostRanges | None = None,
+        client: Http1Client | None = None,
     ):
         self._options = options
         self._session = session
-        self._client: Http1Client | None = None
+        self._client = client
+        self._owns_client = False
         self._owns_session = session is None
         self._headers: dict[str, str] = dict(options.headers)
         self._headers["Accept-Encoding"] = "identity"
@@ -119,13 +122,8 @@ class HTTPStore(StoreBase):
         if self._client is None:
             if self._closed:
                 raise ConfigurationError("HTTPStore used after aclose()")
-            options = self._options
-            self._client = Http1Client(
-                limit=options.concurrency,
-                limit_per_host=options.connections_per_host,
-                connect_timeout=options.connect_timeout,
-                read_timeout=options.timeout,
-            )
+            self._client = lean_client(self._options)
+            self._owns_client = True
         return self._client
 
     def _get(self, url: str, headers: dict[str, str]) -> Any:
@@ -291,7 +289,7 @@ class HTTPStore(StoreBase):
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._client is not None:
+        if self._owns_client and self._client is not None:
             client, self._client = self._client, None
             await client.close()
 

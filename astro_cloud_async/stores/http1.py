@@ -92,10 +92,11 @@ class _Origin:
         self.waiters: deque[asyncio.Future[None]] = deque()
 
 
-def split_url(url: str) -> tuple[str, str, str, int, str, str, str | None]:
+def split_url(url: str, encoded: bool = False) -> tuple[str, str, str, int, str, str, str | None]:
     """``(scheme, host, host_header, port, origin_key, target, userinfo)`` of an absolute
     http(s) URL, as aiohttp would send it: the path and query requoted by yarl unless already
-    plain, the fragment dropped, ``/`` for an empty path. Raises ``aiohttp.InvalidURL``."""
+    plain (or ``encoded``: sent as they are), the fragment dropped, ``/`` for an empty path.
+    Raises ``aiohttp.InvalidURL``."""
     scheme, sep, rest = url.partition("://")
     scheme = scheme.lower()
     if not sep or scheme not in _DEFAULT_PORTS:
@@ -109,7 +110,12 @@ def split_url(url: str) -> tuple[str, str, str, int, str, str, str | None]:
     userinfo: str | None = None
     if "@" in authority:
         userinfo, _, authority = authority.rpartition("@")
-    if (
+    if encoded:
+        if " " in target or not target.isascii():
+            raise aiohttp.InvalidURL(url)
+        if not authority or not _SAFE_AUTHORITY.match(authority):
+            raise aiohttp.InvalidURL(url)
+    elif (
         not authority
         or not _SAFE_AUTHORITY.match(authority)
         or not _SAFE_REST.match(target)
@@ -677,16 +683,27 @@ class _Connection(asyncio.Protocol):
 class _Request:
     """``async with client.get(url, headers) as response``."""
 
-    __slots__ = ("_client", "_headers", "_response", "_url")
+    __slots__ = ("_client", "_encoded", "_headers", "_redirects", "_response", "_url")
 
-    def __init__(self, client: Http1Client, url: str, headers: dict[str, str]) -> None:
+    def __init__(
+        self,
+        client: Http1Client,
+        url: str,
+        headers: dict[str, str],
+        redirects: bool,
+        encoded: bool,
+    ) -> None:
         self._client = client
         self._url = url
         self._headers = headers
+        self._redirects = redirects
+        self._encoded = encoded
         self._response: Http1Response | None = None
 
     async def __aenter__(self) -> Http1Response:
-        self._response = await self._client.request(self._url, self._headers)
+        self._response = await self._client.request(
+            self._url, self._headers, redirects=self._redirects, encoded=self._encoded
+        )
         return self._response
 
     async def __aexit__(
@@ -696,13 +713,13 @@ class _Request:
         tb: TracebackType | None,
     ) -> None:
         if self._response is not None:
-            if exc is None:
-                self._response.release()
-            else:
-                self._response.close()
+            self._response.release()  # kept only if its body was read to the end
 
     def __await__(self) -> Any:
-        return self._client.request(self._url, self._headers).__await__()
+        request = self._client.request(
+            self._url, self._headers, redirects=self._redirects, encoded=self._encoded
+        )
+        return request.__await__()
 
 
 class Http1Client:
@@ -737,17 +754,33 @@ class Http1Client:
     def closed(self) -> bool:
         return self._closed
 
-    def get(self, url: str, headers: dict[str, str] | None = None, **_: Any) -> _Request:
+    def get(
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        *,
+        redirects: bool = True,
+        encoded: bool = False,
+    ) -> _Request:
         """The GET of ``url``, entered with ``async with`` (or awaited) for its answer.
-        Keyword arguments aiohttp's ``get`` takes are accepted and ignored."""
-        return _Request(self, url, headers or {})
 
-    async def request(self, url: str, headers: dict[str, str]) -> Http1Response:
-        """Send a GET of ``url`` and wait for its answer's head, following redirects."""
+        ``redirects``: follow them (else a 3xx is the answer); ``encoded``: the URL's path and
+        query are sent exactly as given (a signed request's), never requoted."""
+        return _Request(self, url, headers or {}, redirects, encoded)
+
+    async def request(
+        self,
+        url: str,
+        headers: dict[str, str],
+        *,
+        redirects: bool = True,
+        encoded: bool = False,
+    ) -> Http1Response:
+        """Send a GET of ``url`` and wait for its answer's head (see :meth:`get`)."""
         if self._closed:
             raise aiohttp.ClientConnectionError("the client is closed")
         for _ in range(MAX_REDIRECTS + 1):
-            scheme, host, host_header, port, key, target, userinfo = split_url(url)
+            scheme, host, host_header, port, key, target, userinfo = split_url(url, encoded)
             if userinfo is not None:
                 if any(name.lower() == "authorization" for name in headers):
                     raise ValueError("credentials in the URL and an Authorization header")
@@ -760,7 +793,7 @@ class Http1Client:
             response = await self._exchange(
                 origin, url, _request_bytes(target, host_header, headers)
             )
-            if response.status not in _REDIRECTS:
+            if not redirects or response.status not in _REDIRECTS:
                 return response
             location = response.headers.get("Location")
             if location is None:

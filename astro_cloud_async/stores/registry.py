@@ -1,8 +1,8 @@
 """From a URL to the store that reads it.
 
-:class:`Stores` owns everything with a socket for one set of options: the HTTP store's lean
-client for plain HTTP(S) hosts (or the caller's aiohttp session), one aiohttp session for
-signed object-store requests, one S3 store per (endpoint, region), one
+:class:`Stores` owns everything with a socket for one set of options: one lean HTTP/1.1
+client for the GETs of plain HTTP(S) hosts and S3 (or the caller's aiohttp session for all),
+one aiohttp session for GCS and Azure, one S3 store per (endpoint, region), one
 GCS store, one Azure store, a local store. Stores are made on first use, synchronously, and
 their sockets open on their first request; a service's code (botocore for S3, google-auth
 for GCS) is imported only when a URL of that service comes. HTTPS URLs of Google's and
@@ -26,8 +26,9 @@ from .azure.config import configured_endpoint
 from .base import Store
 from .capabilities import origin as _origin
 from .http import HTTPStore
+from .http1 import Http1Client
 from .local import LocalStore
-from .transport import make_session
+from .transport import lean_client, make_session
 
 if TYPE_CHECKING:
     from aiobotocore.session import AioSession
@@ -66,6 +67,8 @@ class Stores:
     ):
         self.options = options or Options()
         self._http_session = http_session
+        self._session_given = http_session is not None
+        self._lean_client: Http1Client | None = None
         self._botocore_session = botocore_session
         self._https_as_s3 = https_as_s3
         self._stack = AsyncExitStack()
@@ -119,6 +122,16 @@ class Stores:
             self._stack.push_async_callback(self._http_session.close)
         return self._http_session
 
+    def _lean(self) -> Http1Client | None:
+        """The lean client shared by the HTTP and S3 stores (None when the caller gave an
+        aiohttp session: theirs is used for everything)."""
+        if self._session_given:
+            return None
+        if self._lean_client is None:
+            self._lean_client = lean_client(self.options)
+            self._stack.push_async_callback(self._lean_client.close)
+        return self._lean_client
+
     def _check_open(self) -> None:
         if self._closed:
             raise ConfigurationError("Stores used after aclose()")
@@ -129,9 +142,11 @@ class Stores:
         key = (endpoint_url or self.options.endpoint_url, region or self.options.region)
         store = self._s3.get(key)
         if store is None:
+            client = self._lean()
             store = s3.S3Store(
                 self.options,
-                http_session=self._session(),
+                http_session=self._http_session if self._session_given else None,
+                client=client,
                 botocore_session=self._botocore_session,
                 region=key[1],
                 endpoint_url=key[0],
@@ -159,8 +174,9 @@ class Stores:
     def http_store(self) -> HTTPStore:
         self._check_open()
         if self._http is None:
-            # The caller's aiohttp session when given, else the store's own lean client.
-            self._http = HTTPStore(self.options, self._http_session)
+            # The caller's aiohttp session when given, else the shared lean client.
+            session = self._http_session if self._session_given else None
+            self._http = HTTPStore(self.options, session, client=self._lean())
             self._stack.push_async_callback(self._http.aclose)
         return self._http
 

@@ -33,10 +33,11 @@ from .answers import (
     short_body,
 )
 from .base import RangeResult
-from .http1 import MalformedAnswer
+from .http1 import Http1Client, MalformedAnswer
 
 __all__ = [
     "client_timeout",
+    "lean_client",
     "make_session",
     "map_client_errors",
     "read_error_body",
@@ -75,6 +76,17 @@ def make_session(options: Options) -> aiohttp.ClientSession:
         auto_decompress=False,
         raise_for_status=False,
         cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
+def lean_client(options: Options) -> Http1Client:
+    """The lean HTTP/1.1 client for ranged GETs, bounded as ``options`` say. Call inside a
+    running loop."""
+    return Http1Client(
+        limit=options.concurrency,
+        limit_per_host=options.connections_per_host,
+        connect_timeout=options.connect_timeout,
+        read_timeout=options.timeout,
     )
 
 

@@ -159,7 +159,9 @@ async def test_a_whole_body_is_read_only_as_far_as_the_ranges_near_its_start(
     url = one_range_server.url(path)
     pool = RangePool(Options())
     async with HTTPStore(pool.options) as store:
+        before = one_range_server.log_mark()
         await store.get_range(url, 0, 80)
+        one_range_server.access_log_entries(before, at_least=1)  # its line is written (late)
         mark = one_range_server.log_mark()
         result = await pool.fetch_ranges(store, url, TESS_HEADERS)
         assert store.range_support(url) is RangeSupport.SINGLE

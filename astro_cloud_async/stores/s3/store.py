@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 import aiohttp
@@ -32,9 +32,10 @@ from ..base import (
     range_header,
 )
 from ..body import BodyStream, Closer, body_of, empty_body, open_body
+from ..http1 import Http1Client
 from ..transport import (
     client_timeout,
-    make_session,
+    lean_client,
     map_client_errors,
     read_error_body,
     read_range_response,
@@ -59,9 +60,10 @@ class S3Store(StoreBase):
     """Reads and lists objects of S3 or an S3-compatible service.
 
     URLs are ``s3://bucket/key``, or HTTPS URLs of S3 objects (AWS forms, or any URL under
-    ``endpoint_url``). ``http_session`` and ``botocore_session`` are shared and never closed
-    here; without them the store makes its own. Nothing is resolved or opened before the first
-    request.
+    ``endpoint_url``). ``http_session`` (aiohttp), ``client`` (the HTTP store's lean client,
+    used when no aiohttp session is given) and ``botocore_session`` are shared and never closed
+    here; without them the store makes its own lean client. Nothing is resolved or opened
+    before the first request.
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class S3Store(StoreBase):
         options: Options,
         *,
         http_session: aiohttp.ClientSession | None = None,
+        client: Http1Client | None = None,
         botocore_session: AioSession | None = None,
         region: str | None = None,
         endpoint_url: str | None = None,
@@ -77,7 +80,8 @@ class S3Store(StoreBase):
         self._region = region or options.region
         self._endpoint_url = endpoint_url or options.endpoint_url
         self._http = http_session
-        self._owns_http = http_session is None
+        self._client = client
+        self._owns_client = http_session is None and client is None
         self._botocore_session = botocore_session
         self._lock = asyncio.Lock()
         self._config: S3Config | None = None
@@ -105,17 +109,17 @@ class S3Store(StoreBase):
                     endpoint_url=self._endpoint_url,
                     botocore_session=self._botocore_session,
                 )
-                if self._http is None:
-                    self._http = make_session(self._options)
+                if self._http is None and self._client is None:
+                    self._client = lean_client(self._options)
             return self._config
 
     async def aclose(self) -> None:
         async with self._lock:
             self._closed = True
             self._config = None
-            if self._owns_http and self._http is not None:
-                session, self._http = self._http, None
-                await session.close()
+            if self._owns_client and self._client is not None:
+                client, self._client = self._client, None
+                await client.close()
 
     # --- addressing ---------------------------------------------------------------------------
 
@@ -187,18 +191,8 @@ class S3Store(StoreBase):
                 )
             if headers:
                 sent.update(headers)
-            request_url = URL(target + (f"?{canonical}" if canonical else ""), encoded=True)
-            http = self._http
-            assert http is not None
             with map_client_errors(url, offset):
-                async with http.get(
-                    request_url,
-                    headers=sent,
-                    allow_redirects=False,
-                    timeout=self._timeout,
-                    raise_for_status=False,
-                    auto_decompress=False,
-                ) as resp:
+                async with self._get(target + (f"?{canonical}" if canonical else ""), sent) as resp:
                     moved = None
                     if resp.status in _REGION_STATUS and config.endpoint.aws and not redirected:
                         body = await read_error_body(resp)
@@ -215,6 +209,21 @@ class S3Store(StoreBase):
                         yield resp
                         return
             self._bucket_regions[loc.bucket] = moved
+
+    def _get(self, request_url: str, headers: dict[str, str]) -> Any:
+        """The GET of a signed, encoded URL, entered with ``async with``: through the
+        caller's aiohttp session when given, else the lean client; redirects not followed."""
+        if self._http is not None:
+            return self._http.get(
+                URL(request_url, encoded=True),
+                headers=headers,
+                allow_redirects=False,
+                timeout=self._timeout,
+                raise_for_status=False,
+                auto_decompress=False,
+            )
+        assert self._client is not None
+        return self._client.get(request_url, headers, redirects=False, encoded=True)
 
     async def _error(self, resp: aiohttp.ClientResponse, url: str, offset: int) -> FetchError:
         body = await read_error_body(resp)
