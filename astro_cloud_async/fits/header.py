@@ -1,13 +1,13 @@
 """The parsed header: a read-only, case-insensitive mapping over an ordered tuple of cards.
 
-Strategy. Parsing does only what every use needs, and does it in C where it can: the END card
-and any CONTINUE cards are found with ``find`` (not card by card), the bytes are decoded once
-(latin-1) and checked for non-printable bytes with one ``translate``, the first ten bytes of
-every card come out of one ``struct.unpack``, and each card's keyword is a dict lookup on them
-(see ``cards.keyword_of``). Values, comments and :class:`Card` objects are read when first asked
-for: one card at a time for lookups (a walker needs BITPIX and NAXISn, not 200 values), all at
-once for ``cards``, ``to_dict`` or comparisons, and then kept. The keyword index is built on
-the first lookup.
+Strategy. Parsing does only what every use needs, and does it in C where it can: the END card is
+found with ``find`` in the string of the cards' first bytes and any CONTINUE cards with ``find``
+(not card by card), the bytes are decoded once (latin-1) and checked for non-printable bytes with
+one ``translate``, the first ten bytes of every card come out of one ``struct.unpack``, and each
+card's keyword is a dict lookup on them (see ``cards.keyword_of``). Values, comments and
+:class:`Card` objects are read when first asked for: one card at a time for lookups (a walker needs
+BITPIX and NAXISn, not 200 values), all at once for ``cards``, ``to_dict`` or comparisons, and then
+kept. The keyword index is built on the first lookup.
 
 Lookups follow astropy: keys are case-insensitive, ``HIERARCH`` may be given or left out, the
 first of duplicate keywords wins (``get_all`` gives them all) and commentary keywords (COMMENT,
@@ -93,18 +93,31 @@ def _find_card(buf: bytes | bytearray, card: bytes, start: int, stop: int) -> in
         pos = i - misalign + CARD_LENGTH
 
 
-def _card_starts_with(buf: bytes | bytearray, prefix: bytes, start: int, stop: int) -> bool:
-    """Whether a card of ``buf[start:stop]`` starts with ``prefix`` (looked for in the string
-    of the cards' first bytes, so text inside cards costs nothing)."""
-    firsts = buf[start:stop:CARD_LENGTH]
-    lead, second, size = prefix[:1], prefix[1], len(buf)
-    k = firsts.find(lead)
-    while k >= 0:
-        pos = start + k * CARD_LENGTH
-        if pos + 1 < size and buf[pos + 1] == second and buf[pos : pos + len(prefix)] == prefix:
-            return True
-        k = firsts.find(lead, k + 1)
-    return False
+_FIRST_SPAN = 32 * 2880
+"""Bytes of cards :func:`_first_card_with` looks at first (then twice as many each time)."""
+
+
+def _first_card_with(buf: bytes | bytearray, prefix: bytes, start: int, stop: int) -> int:
+    """Offset of the first card (on a card boundary from ``start``, before ``stop``) whose
+    first bytes are ``prefix``, wholly before ``stop``; -1 if there is none.
+
+    The prefix's first byte is looked for in the string of the cards' first bytes (one strided
+    slice), so text inside cards costs nothing; the buffer is taken in growing spans, so a
+    header at the start of a large buffer costs no more than its own cards."""
+    lead, size = prefix[0], len(prefix)
+    low, span = start, _FIRST_SPAN
+    while low < stop:
+        high = min(low + span, stop)
+        firsts = buf[low:high:CARD_LENGTH]
+        k = firsts.find(lead)
+        while k >= 0:
+            pos = low + k * CARD_LENGTH
+            if buf.startswith(prefix, pos) and pos + size <= stop:
+                return pos
+            k = firsts.find(lead, k + 1)
+        low = high
+        span *= 2
+    return -1
 
 
 def find_end(buf: bytes | bytearray, start: int = 0, stop: int | None = None) -> int:
@@ -117,9 +130,11 @@ def find_end(buf: bytes | bytearray, start: int = 0, stop: int | None = None) ->
     ASCII comes first (the fast reader decodes whole blocks).
     """
     stop = len(buf) if stop is None else stop
-    exact = _find_card(buf, _END_CARD, start, stop)
-    if exact >= 0 and not _card_starts_with(buf, b"END", start, exact):
-        return exact  # no card before it starts with END: the common case, found in C
+    i = _first_card_with(buf, b"END", start, stop)
+    if i < 0:
+        return -1  # no card starts with END
+    if i + CARD_LENGTH <= stop and buf.startswith(_END_CARD, i):
+        return i  # the first card that starts with END is exact: the common case
     return _scan_end(buf, start, stop)
 
 
@@ -184,12 +199,7 @@ class Header(Mapping[str, object]):
 
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
         buf = data if isinstance(data, (bytes, bytearray)) else bytes(data)
-        last = len(buf) - CARD_LENGTH
-        if last >= 0 and last % CARD_LENGTH == 0 and buf.endswith(_END_CARD):
-            # As a walker gives it: up to its END card. Is it the first one?
-            end = last if not _card_starts_with(buf, b"END", 0, last) else find_end(buf)
-        else:
-            end = find_end(buf)
+        end = find_end(buf)
         if end >= 0:
             self.raw = bytes(buf[: end + CARD_LENGTH])
             self.ended = True
@@ -198,6 +208,18 @@ class Header(Mapping[str, object]):
             self.ended = False
         self._end = end
         self._astropy: astropy.io.fits.Header | None = None
+
+    @classmethod
+    def _cut(cls, raw: bytes) -> Header:
+        """The header of ``raw``, whose last card is an exact END card that :func:`find_end`
+        gave for a buffer holding ``raw`` (as a walker cuts a header): what :func:`parse_header`
+        makes of it, without looking for the END card again."""
+        header = cls.__new__(cls)
+        header.raw = raw
+        header.ended = True
+        header._end = len(raw) - CARD_LENGTH
+        header._astropy = None
+        return header
 
     def __getattr__(self, name: str) -> object:
         # The cards are split and indexed on first use, not when the header is made: a walk

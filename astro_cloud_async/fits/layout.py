@@ -138,16 +138,31 @@ _EXTENSION_ONLY = (b"SIMPLE",)
 _AXIS_PREFIXES = tuple(f"NAXIS{i}".ljust(8).encode() + b"= " for i in range(1000))
 
 
-def _marks(chars: bytes) -> bytes:
-    """A ``bytes.translate`` table giving 1 for the bytes in ``chars``, 0 for the others."""
-    return bytes(1 if c in chars else 0 for c in range(256))
+def _marks(*marked: tuple[bytes, int]) -> bytes:
+    """A ``bytes.translate`` table giving each byte the OR of the marks of the sets of bytes it
+    is in (``(chars, mark)`` pairs), and 0 to the others."""
+    table = bytearray(256)
+    for chars, mark in marked:
+        for c in chars:
+            table[c] |= mark
+    return bytes(table)
 
 
-_HIERARCH_FIRST = _marks(b"Hh")
-_HIERARCH_THIRD = _marks(b"Ee")
-_LEADS = {
-    _EXTENSION_ONLY: _marks(b"Ss "),
-    _PRIMARY_ONLY: _marks(b"PpGg "),
+def _keyword_tables(words: tuple[bytes, ...]) -> tuple[bytes, bytes]:
+    """``translate`` tables for the first and third columns of the cards, whose marks ANDed
+    are non-zero for a card that may have one of ``words`` (upper case, three letters or more)
+    as its keyword, or may be a HIERARCH card. Mark 1: a word's first letter, then its third;
+    mark 2: a space, then a space or a word's first or second letter (the keyword may follow
+    spaces); mark 4: H, then E."""
+    leads, seconds, thirds = (bytes(w[i] for w in words) for i in range(3))
+    first = _marks((leads + leads.lower(), 1), (b" ", 2), (b"Hh", 4))
+    spaced = leads + seconds + b" "
+    third = _marks((thirds + thirds.lower(), 1), (spaced + spaced.lower(), 2), (b"Ee", 4))
+    return first, third
+
+
+_KEYWORD_TABLES: dict[tuple[bytes, ...], tuple[bytes, bytes]] = {
+    words: _keyword_tables(words) for words in (_PRIMARY_ONLY, _EXTENSION_ONLY)
 }
 
 
@@ -157,22 +172,24 @@ def _has_keyword(raw: bytes, start: int, words: tuple[bytes, ...]) -> bool:
     could be anything).
 
     Only the cards that could be such a card are looked at: the columns of the cards' first
-    and third bytes are marked (one C call each) where a word's first letter, a space, or
-    HIERARCH's H and E stand, and HIERARCH's two marks are joined by a big-integer AND, so the
-    many HISTORY cards of a header cost nothing."""
+    and third bytes are strided slices, marked with one ``translate`` each (see
+    :func:`_keyword_tables`) and ANDed as integers, so the many HISTORY cards of a header, and
+    its keywords that merely start with a word's letter, cost nothing."""
     stop = start + (len(raw) - start) // CARD * CARD
-    firsts = raw[start:stop:CARD]
-    if (b"H" in firsts or b"h" in firsts) and int.from_bytes(
-        firsts.translate(_HIERARCH_FIRST), "big"
-    ) & int.from_bytes(raw[start + 2 : stop : CARD].translate(_HIERARCH_THIRD), "big"):
-        return True  # a card starting H?E (HIERARCH, most likely): the general reader decides
-    leads = firsts.translate(_LEADS[words])
-    k = leads.find(1)
-    while k >= 0:
-        at = start + k * CARD
+    first, third = _KEYWORD_TABLES[words]
+    firsts = raw[start:stop:CARD].translate(first)
+    thirds = raw[start + 2 : stop : CARD].translate(third)
+    marks = int.from_bytes(firsts, "little") & int.from_bytes(thirds, "little")
+    at = start
+    while marks:
+        skip = ((marks & -marks).bit_length() - 1) // 8  # cards to the next candidate
+        at += skip * CARD
+        if raw[at] in b"Hh" and raw[at + 2] in b"Ee":
+            return True  # a card starting H?E (HIERARCH, most likely): the general reader decides
         if raw[at : at + 8].strip(b" ").upper() in words:
             return True
-        k = leads.find(1, k + 1)
+        marks >>= (skip + 1) * 8
+        at += CARD
     return False
 
 
@@ -195,18 +212,19 @@ def standard_data_size(raw: bytes, *, max_size: int = MAX_DATA_SIZE) -> int | No
     holds them together), without making a card object or a keyword index.
 
     What the structural cards say is kept by their bytes (the headers of one survey repeat
-    them, comments and all), so most headers cost one lookup and a look at their other cards.
+    them, comments and all), so most headers cost two lookups (their first three cards, then
+    all their structural cards) and a look at their other cards.
     """
-    first = raw[:10]
-    if first == b"SIMPLE  = ":
-        primary = True
-    elif first == b"XTENSION= ":
-        primary = False
+    head = raw[: 3 * CARD]
+    if head in _LEADS:
+        lead = _LEADS[head]
     else:
+        if len(_LEADS) >= _STRUCTURES_LIMIT:
+            _LEADS.clear()
+        lead = _LEADS[head] = _lead(head)
+    if lead is None:
         return None
-    naxis = _card_int(raw, 2, b"NAXIS   = ")
-    if naxis is None or not 0 <= naxis <= 999:
-        return None
+    primary, naxis = lead
     cards = (3 if primary else 5) + naxis
     if len(raw) < cards * CARD:
         return None  # a card cut short: the general reader decides
@@ -226,6 +244,25 @@ def standard_data_size(raw: bytes, *, max_size: int = MAX_DATA_SIZE) -> int | No
     return size
 
 
+def _lead(head: bytes) -> tuple[bool, int] | None:
+    """Whether the first three cards of a header, ``head``, open a primary header, and the
+    NAXIS they give, when they are SIMPLE or XTENSION, then NAXIS (0 to 999) as the third
+    card; None otherwise."""
+    first = head[:10]
+    if first == b"SIMPLE  = ":
+        primary = True
+    elif first == b"XTENSION= ":
+        primary = False
+    else:
+        return None
+    naxis = _card_int(head, 2, b"NAXIS   = ")
+    if naxis is None or not 0 <= naxis <= 999:
+        return None
+    return primary, naxis
+
+
+_LEADS: dict[bytes, tuple[bool, int] | None] = {}
+"""First three cards -> what :func:`_lead` makes of them."""
 _STRUCTURES: dict[tuple[int, bytes], int | None] = {}
 """(bound, structural cards) -> the data size they give, or None (the general reader)."""
 _STRUCTURES_LIMIT = 1024

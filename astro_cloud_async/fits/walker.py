@@ -40,8 +40,16 @@ from ..errors import (
     TooManyHDUsError,
     TruncatedHeaderError,
 )
-from .header import Header, find_end, parse_header
-from .layout import BLOCK, CARD, MAX_DATA_SIZE, data_size, padded, rest_is_data
+from .header import Header, _first_card_with, find_end, parse_header
+from .layout import (
+    BLOCK,
+    CARD,
+    MAX_DATA_SIZE,
+    data_size,
+    padded,
+    rest_is_data,
+    standard_data_size,
+)
 
 __all__ = [
     "DEFAULT_FIRST_READ",
@@ -148,6 +156,7 @@ class Walker:
         self._probed_data = False  # the last data byte of the last HDU was asked for
         self._pos = 0  # offset of the next header to read
         self._end_at: int | None = None  # absolute offset of the END card of the header at _pos
+        self._end_free = 0  # the header at _pos has no card starting with END before this offset
         self._pending: HDU | None = None  # found, not yet emitted (what follows is unknown)
         self._rest: HDU | None = None  # a SIMPLE = F primary: its data size waits for the size
         self._index = 0
@@ -283,6 +292,7 @@ class Walker:
         self._buf = data
         self._buf_start = start
         self._end_at = None
+        self._end_free = 0
         self._absorb()
 
     def _absorb(self) -> None:
@@ -308,18 +318,18 @@ class Walker:
         if drop > 0:
             if drop >= len(self._buf):
                 self._buf = bytearray()
-                self._buf_start = pos
             else:
                 del self._buf[:drop]
-                self._buf_start = pos
-        if self._ahead:
-            for seg_start in [s for s, seg in self._ahead.items() if s + len(seg) <= pos]:
-                del self._ahead[seg_start]
+            self._buf_start = pos
+        ahead = self._ahead
+        if ahead and min(ahead) <= pos:  # else no segment is passed or starts the window
+            for seg_start in [s for s, seg in ahead.items() if s + len(seg) <= pos]:
+                del ahead[seg_start]
             if not self._buf:
-                for seg_start, seg in sorted(self._ahead.items()):
+                for seg_start, seg in sorted(ahead.items()):
                     if seg_start <= pos:
-                        del self._ahead[seg_start]
-                        self._set_window(pos, bytearray(memoryview(seg)[pos - seg_start :]))
+                        del ahead[seg_start]
+                        self._set_window(pos, bytearray(seg[pos - seg_start :]))
                         break
 
     def _step(self) -> Event:
@@ -355,7 +365,8 @@ class Walker:
             if self._index == 0 and self._pending is None:
                 raise NotFITSError("empty object: no SIMPLE card", offset=0)
             return self._end()
-        self._trim()
+        # The held bytes are already trimmed to ``pos``: whatever moves the position or brings
+        # bytes (feed, _take_header, _take_rest) trims them.
         held_from = pos - self._buf_start
         held = len(self._buf) - held_from if held_from >= 0 else 0
         if held < CARD:
@@ -366,8 +377,10 @@ class Walker:
                 return self._need(pos, read)
             return self._need(self._buf_start + len(self._buf), self._next_read)
         # The first card says whether a header starts here.
-        first = bytes(self._buf[held_from : held_from + 9])
-        if first != _EXTENSION and not (self._index == 0 and first == _PRIMARY):
+        buf = self._buf
+        if not buf.startswith(_EXTENSION, held_from) and not (
+            self._index == 0 and buf.startswith(_PRIMARY, held_from)
+        ):
             if self._index == 0:
                 raise NotFITSError("no SIMPLE or XTENSION card at the start", offset=pos)
             # Bytes after the last HDU that start no header end the walk (as in astropy).
@@ -411,10 +424,21 @@ class Walker:
         card. A damaged one (``END`` then a byte that cannot continue a keyword) is taken only
         where no exact one follows, so, with no exact END in the bytes held, only once nothing
         more can follow: the object, or the header size bound, ends there.
+
+        While a header goes on over several reads, the whole cards already found not to start
+        with END are not looked at again.
         """
         buf = self._buf
+        start = max(held_from, self._end_free - self._buf_start)
+        i = _first_card_with(buf, b"END", start, len(buf))
+        if i < 0:
+            self._end_free = self._buf_start + start + (len(buf) - start) // CARD * CARD
+            return None
+        self._end_free = self._buf_start + i
+        if buf.startswith(_END_CARD, i):
+            return i  # the first card starting with END is exact: find_end's answer
         i = find_end(buf, held_from)
-        if i < 0 or buf[i : i + CARD] == _END_CARD:
+        if i < 0 or buf.startswith(_END_CARD, i):
             return None if i < 0 else i
         if _aligned_find(buf, _END_CARD, i, held_from) >= 0:
             return i  # the parser chose the damaged card with an exact one in view
@@ -430,20 +454,25 @@ class Walker:
         if self._index >= self._max_hdus:
             raise TooManyHDUsError(f"more than {self._max_hdus} HDUs", offset=pos)
         header_end = end_card + CARD
-        header = parse_header(bytes(self._buf[held_from:header_end]))
+        raw = bytes(self._buf[held_from:header_end])
+        # An exact END card is the one the parser would find too (see Header._cut).
+        header = Header._cut(raw) if raw.endswith(_END_CARD) else parse_header(raw)
         data_offset = pos + padded(header_end - held_from)
         self._end_at = None
+        self._end_free = 0
         if self._index == 0 and rest_is_data(header):
             self._index = 1
             self._rest = HDU(0, pos, data_offset, 0, header)
             self._pos = data_offset
             self._trim()
             return self._step()
-        try:
-            size = data_size(header, max_size=self._max_data_size)
-        except FITSError as err:
-            err.offset = pos
-            raise
+        size = standard_data_size(header.raw, max_size=self._max_data_size)
+        if size is None:
+            try:
+                size = data_size(header, max_size=self._max_data_size)
+            except FITSError as err:
+                err.offset = pos
+                raise
         hdu = HDU(self._index, pos, data_offset, size, header)
         self._index += 1
         self._pending = hdu

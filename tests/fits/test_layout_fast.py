@@ -17,8 +17,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from astro_cloud_async.errors import InvalidHeaderError
+from astro_cloud_async.fits import header as header_module
 from astro_cloud_async.fits.header import Header, _scan_end, find_end, parse_header
-from astro_cloud_async.fits.layout import data_size, rest_is_data, standard_data_size
+from astro_cloud_async.fits.layout import (
+    _EXTENSION_ONLY,
+    _PRIMARY_ONLY,
+    _has_keyword,
+    data_size,
+    rest_is_data,
+    standard_data_size,
+)
 from astro_cloud_async.fits.walker import walk_file
 
 
@@ -209,3 +217,85 @@ def test_a_header_given_up_to_its_end_card_is_cut_where_find_end_says(pieces: li
     end = _scan_end(buf, 0, len(buf))
     header = parse_header(buf)
     assert header.ended and header.raw == buf[: end + 80]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(end_pieces, max_size=12), st.integers(0, 3), st.integers(0, 200))
+def test_find_end_in_short_spans_takes_the_card_by_card_answer(
+    pieces: list[str], start: int, cut: int
+) -> None:
+    buf = "".join(pieces).encode("latin-1")
+    begin = min(start * 80, len(buf))
+    stop = max(begin, len(buf) - cut)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(header_module, "_FIRST_SPAN", 160)  # cards looked at two by two first
+        assert find_end(buf, begin, stop) == _scan_end(buf, begin, stop)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(end_pieces, max_size=12), st.lists(end_pieces, max_size=4), st.integers(0, 3))
+def test_a_header_cut_at_an_exact_end_card_is_the_parsed_header(
+    pieces: list[str], after: list[str], start: int
+) -> None:
+    # As a walker cuts a header: at the END card find_end gives in a buffer holding more bytes.
+    buf = ("".join(pieces) + _card("END") + "".join(after)).encode("latin-1")
+    begin = min(start * 80, len(buf))
+    end = find_end(buf, begin)
+    if end < 0 or not buf.startswith(b"END" + b" " * 77, end):
+        return
+    raw = buf[begin : end + 80]
+    cut, parsed = Header._cut(raw), parse_header(raw)
+    assert (cut.raw, cut.ended, cut.keywords) == (parsed.raw, parsed.ended, parsed.keywords)
+    assert cut.to_dict() == parsed.to_dict()
+
+
+keyword_fields = st.sampled_from(
+    [
+        "SIMPLE",
+        " SIMPLE",
+        "  SIMPLE",
+        "simple",
+        "SiMpLe",
+        "SIMPLEX",
+        "SIMDATA",
+        "S MPLE",
+        "PCOUNT",
+        " gcount",
+        "  GCOUNT",
+        "PCOUNTS",
+        "PROCVER",
+        "GAIN",
+        "HIERARCH",
+        "hierarch",
+        "HXE",
+        "hxe",
+        "HISTORY",
+        "   P",
+        "",
+        "END",
+    ]
+)
+
+
+def _has_keyword_card_by_card(raw: bytes, start: int, words: tuple[bytes, ...]) -> bool:
+    for at in range(start, len(raw) - 79, 80):
+        if raw[at] in b"Hh" and raw[at + 2] in b"Ee":
+            return True
+        if raw[at : at + 8].strip(b" ").upper() in words:
+            return True
+    return False
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(st.tuples(keyword_fields, st.binary(max_size=3)), max_size=12),
+    st.integers(0, 100),
+    st.integers(0, 40),
+)
+def test_has_keyword_takes_the_card_by_card_answer(
+    cards: list[tuple[str, bytes]], start: int, tail: int
+) -> None:
+    raw = b"".join((k.encode().ljust(8)[:10] + junk).ljust(80)[:80] for k, junk in cards)
+    raw += b"S" * tail  # a card cut short is not looked at
+    for words in (_PRIMARY_ONLY, _EXTENSION_ONLY):
+        assert _has_keyword(raw, start, words) == _has_keyword_card_by_card(raw, start, words)
