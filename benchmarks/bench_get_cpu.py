@@ -4,12 +4,12 @@ Reads one 2880-byte block per GET, ``--in-flight`` GETs at a time, through the s
 (not the pool), and reports this process's user and system CPU per GET (``os.times``; the
 servers run in their own processes) for:
 
-- HTTP over aiohttp, against nginx on loopback, and the same GETs through a minimal
-  keep-alive HTTP/1.1 client on ``asyncio.Protocol`` (:mod:`benchlib.raw_http`: a floor, not a
-  transport: no redirects, TLS, time-outs or error mapping), to show what the client's own
-  machinery costs;
-- S3 through the package's SigV4 signer over aiohttp, and through aiobotocore ``GetObject``,
-  against SeaweedFS on loopback (a real SigV4-checking server);
+- HTTP through the store's own HTTP/1.1 client and through an aiohttp session, against nginx
+  on loopback, and the same GETs through a minimal keep-alive HTTP/1.1 client on
+  ``asyncio.Protocol`` (:mod:`benchlib.raw_http`: a floor, not a transport: no redirects, TLS,
+  time-outs or error mapping), to show what the client's own machinery costs;
+- S3 through the package's SigV4 signer (over the own client, and over aiohttp), and through
+  aiobotocore ``GetObject``, against SeaweedFS on loopback (a real SigV4-checking server);
 - the SigV4 path once more against nginx, which serves the same bytes at ``/bucket/key`` and
   ignores the signature: same server as the HTTP line, so the difference is the client's cost;
 - local files, ``os.pread`` inline and in a thread.
@@ -39,6 +39,7 @@ from astro_cloud_async.stores.base import RangeReader
 from astro_cloud_async.stores.http import HTTPStore
 from astro_cloud_async.stores.local import LocalStore
 from astro_cloud_async.stores.s3 import S3Store
+from astro_cloud_async.stores.transport import make_session
 
 TESTS = str(Path(__file__).resolve().parent.parent / "tests")
 
@@ -114,7 +115,13 @@ async def run(args: argparse.Namespace) -> None:
             stack.callback(nginx.stop)
             http_url, nginx_base = nginx.url("bucket/object.bin"), nginx.base_url
         async with HTTPStore(options) as store:
-            report("HTTP (aiohttp), nginx", await measure(store, http_url, n, k, size))
+            report("HTTP (own HTTP/1.1 client), nginx", await measure(store, http_url, n, k, size))
+        session = make_session(options)
+        try:
+            async with HTTPStore(options, session) as store:
+                report("HTTP (aiohttp), nginx", await measure(store, http_url, n, k, size))
+        finally:
+            await session.close()
         raw = RawHTTPReader()
         try:
             report(
@@ -139,8 +146,15 @@ async def run(args: argparse.Namespace) -> None:
         )
         with environment(env):
             async with S3Store(s3_options) as store:
-                label = "S3 (SigV4 signer over aiohttp), SeaweedFS"
+                label = "S3 (SigV4 signer, own client), SeaweedFS"
                 report(label, await measure(store, s3_url, n, k, s3_size))
+            session = make_session(s3_options)
+            try:
+                async with S3Store(s3_options, http_session=session) as store:
+                    label = "S3 (SigV4 signer over aiohttp), SeaweedFS"
+                    report(label, await measure(store, s3_url, n, k, s3_size))
+            finally:
+                await session.close()
             async with BotocoreReader(s3_options) as reader:
                 label = "S3 (aiobotocore GetObject), SeaweedFS"
                 report(label, await measure(reader, s3_url, n, k, s3_size))
@@ -148,7 +162,7 @@ async def run(args: argparse.Namespace) -> None:
                 same = Options.from_kwargs(options, endpoint_url=nginx_base)
                 url = "s3://bucket/object.bin"
                 async with S3Store(same) as store:
-                    label = "S3 (SigV4 signer over aiohttp), nginx"
+                    label = "S3 (SigV4 signer, own client), nginx"
                     report(label, await measure(store, url, n, k, size))
                 async with BotocoreReader(same) as reader:
                     label = "S3 (aiobotocore GetObject), nginx"
