@@ -176,11 +176,12 @@ def _basic(userinfo: str) -> str:
 class BodyReader:
     """The body of one answer as it arrives: ``read(n)``, ``readany()``, ``at_eof()``."""
 
-    __slots__ = ("_chunks", "_connection", "_eof", "_error", "_size", "_waiter")
+    __slots__ = ("_chunks", "_connection", "_eof", "_error", "_offset", "_size", "_waiter")
 
     def __init__(self, connection: _Connection) -> None:
         self._connection = connection
         self._chunks: deque[bytes] = deque()
+        self._offset = 0  # bytes of the first chunk already read
         self._size = 0
         self._eof = False
         self._error: BaseException | None = None
@@ -243,6 +244,9 @@ class BodyReader:
                 return b""
             await self._wait()
         chunk = self._chunks.popleft()
+        if self._offset:
+            chunk = chunk[self._offset :]
+            self._offset = 0
         self._taken(len(chunk))
         return chunk
 
@@ -260,27 +264,23 @@ class BodyReader:
             if self._eof:
                 return b""
             await self._wait()
-        chunks = self._chunks
-        first = chunks[0]
-        if len(first) >= n or len(chunks) == 1:
-            if len(first) > n:
-                chunks[0] = first[n:]
-                first = first[:n]
-            else:
-                chunks.popleft()
-            self._taken(len(first))
-            return first
-        parts = []  # several chunks make up the n bytes
+        parts = []
         want = n
-        while chunks and want > 0:
-            chunk = chunks.popleft()
-            if len(chunk) > want:
-                chunks.appendleft(chunk[want:])
-                chunk = chunk[:want]
-            parts.append(chunk)
-            want -= len(chunk)
+        chunks = self._chunks
+        while chunks and want > 0:  # a chunk read in part is not copied again: an offset moves
+            chunk, offset = chunks[0], self._offset
+            left = len(chunk) - offset
+            if left > want:
+                parts.append(chunk[offset : offset + want])
+                self._offset = offset + want
+                want = 0
+                break
+            chunks.popleft()
+            self._offset = 0
+            parts.append(chunk[offset:] if offset else chunk)
+            want -= left
         self._taken(n - want)
-        return b"".join(parts)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 # --- answers ------------------------------------------------------------------------------
@@ -723,7 +723,7 @@ class _Request:
 
 
 class Http1Client:
-    """Keep-alive connections to any number of origins; GET only. Make it in a running loop.
+    """Keep-alive connections to any number of origins; GET only; one event loop's.
 
     ``limit_per_host`` and ``limit`` bound the requests in flight (to one origin, overall);
     ``connect_timeout`` bounds making a connection (TLS included) and ``read_timeout`` each
@@ -739,7 +739,7 @@ class Http1Client:
         read_timeout: float,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self.loop = asyncio.get_running_loop()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.limit = limit
         self.limit_per_host = limit_per_host
         self.connect_timeout = connect_timeout
@@ -749,6 +749,14 @@ class Http1Client:
         self._busy = 0
         self._closed = False
         self._open: set[_Connection] = set()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop of the first request (the client may be made outside a loop)."""
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
 
     @property
     def closed(self) -> bool:

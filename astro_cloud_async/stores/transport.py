@@ -12,6 +12,7 @@ errors through one mapping, never by reading message text.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from types import TracebackType
 
 import aiohttp
@@ -80,8 +81,8 @@ def make_session(options: Options) -> aiohttp.ClientSession:
 
 
 def lean_client(options: Options) -> Http1Client:
-    """The lean HTTP/1.1 client for ranged GETs, bounded as ``options`` say. Call inside a
-    running loop."""
+    """The lean HTTP/1.1 client for ranged GETs, bounded as ``options`` say (it takes the
+    loop of its first request)."""
     return Http1Client(
         limit=options.concurrency,
         limit_per_host=options.connections_per_host,
@@ -126,8 +127,13 @@ def _typed(e: Exception, url: str, offset: int) -> Exception | None:
         )
     if isinstance(e, MalformedAnswer):
         return ResponseError(f"malformed answer: {e}", url=url, offset=offset)
+    if isinstance(e, aiohttp.TooManyRedirects):
+        return ResponseError("too many redirects", url=url, offset=offset, status=e.status)
     if isinstance(e, aiohttp.ClientResponseError):  # a session made with raise_for_status=True
         return error_for_status(e.status, url, offset)
+    if isinstance(e, ssl.SSLError):  # before ValueError: a certificate error is both
+        reason = getattr(e, "reason", None) or type(e).__name__
+        return ConnectionFailedError(f"TLS failed: {reason}", url=url, offset=offset)
     if isinstance(e, aiohttp.InvalidURL):
         return ConfigurationError("invalid URL", url=url, offset=offset)
     if isinstance(e, ValueError):

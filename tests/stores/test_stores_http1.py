@@ -10,19 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import random
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
+import trustme
 
 from astro_cloud_async.errors import (
+    AstroCloudError,
     ConfigurationError,
+    ConnectionFailedError,
     FetchTimeoutError,
     ResponseError,
 )
 from astro_cloud_async.options import Options
 from astro_cloud_async.stores.http import HTTPStore
-from astro_cloud_async.stores.http1 import Http1Client, split_url
+from astro_cloud_async.stores.http1 import (
+    HIGH_WATER,
+    MAX_REDIRECTS,
+    BodyReader,
+    Http1Client,
+    split_url,
+)
 
 BODY = bytes(range(256)) * 64  # 16 KiB
 
@@ -356,3 +368,103 @@ async def test_requests_to_one_host_are_bounded(raw: Callable[..., Awaitable[Raw
         await client.close()
     assert got == [BODY[i : i + 10] for i in range(20)]
     assert most == 3 and server.connections == 3
+
+
+class _Wire:
+    """What a body reader asks of its connection: the loop, and pausing reading."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.paused = False
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+
+
+@pytest.mark.parametrize("seed", range(20))
+async def test_a_body_read_in_any_pieces_is_the_body_sent(seed: int) -> None:
+    """Bytes fed in random chunks and read back with random ``read(n)``/``readany()`` come
+    out whole and in order; reading pauses above the high-water mark and resumes below."""
+    rng = random.Random(seed)
+    data = rng.randbytes(rng.randrange(1, 3 * HIGH_WATER))
+    wire = _Wire()
+    body = BodyReader(wire)  # type: ignore[arg-type]
+    fed = 0
+    while fed < len(data):
+        size = rng.choice((1, 7, 2880, 65536, 300_000))
+        body.feed(data[fed : fed + size])
+        fed += size
+    assert wire.paused == (len(data) > HIGH_WATER)
+    body.feed_eof()
+    got = bytearray()
+    while not body.at_eof():
+        if rng.random() < 0.3:
+            piece = await body.readany()
+        else:
+            n = rng.choice((1, 5, 2880, 10_000, 500_000))
+            piece = await body.read(n)
+            assert len(piece) <= n
+        assert piece
+        got += piece
+    assert bytes(got) == data and not wire.paused
+    assert await body.read(10) == b"" and await body.readany() == b""
+
+
+async def test_a_redirect_loop_ends_in_a_typed_error(raw: Callable[..., Awaitable[RawServer]]):
+    async def loop(server: RawServer, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        while True:
+            await server.read_head(r)
+            w.write(b"HTTP/1.1 302 Found\r\nLocation: /object\r\nContent-Length: 0\r\n\r\n")
+            await w.drain()
+
+    server = await raw(loop)
+    async with HTTPStore(Options(retries=0)) as store:
+        with pytest.raises(AstroCloudError) as info:
+            await store.get_range(server.url(), 0, 10)
+    assert info.value.url == server.url() and "too many redirects" in str(info.value)
+    assert len(server.heads) == MAX_REDIRECTS + 1 and server.connections == 1
+
+
+async def test_https_with_a_trusted_and_an_untrusted_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TLS through the event loop: the certificate is checked against the trust store
+    (``SSL_CERT_FILE`` here, a throwaway CA's), the host name against the certificate."""
+    ca = trustme.CA()
+    served = ca.issue_cert("127.0.0.1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.configure_cert(context)
+    heads: list[bytes] = []
+
+    async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await r.readuntil(b"\r\n\r\n")
+                heads.append(head)
+                w.write(_partial(head))
+                await w.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        finally:
+            w.close()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=context)
+    url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/object"
+    try:
+        async with HTTPStore(Options(retries=0)) as store:  # the CA is not trusted
+            with pytest.raises(ConnectionFailedError) as info:
+                await store.get_range(url, 0, 10)
+        assert info.value.url == url and heads == []
+        ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+        async with HTTPStore(Options(retries=0)) as store:
+            first = await store.get_range(url, 100, 3000)
+            second = await store.get_range(url, 0, 50)
+        assert (first.data, second.data) == (BODY[100:3000], BODY[:50])
+        assert len(heads) == 2
+    finally:
+        server.close()
+        await server.wait_closed()
