@@ -1,11 +1,11 @@
 """From a URL to the store that reads it.
 
 :class:`Stores` owns everything with a socket for one set of options: one lean HTTP/1.1
-client for the GETs of plain HTTP(S) hosts and S3 (or the caller's aiohttp session for all),
-one aiohttp session for GCS and Azure, one S3 store per (endpoint, region), one
-GCS store, one Azure store, a local store. Stores are made on first use, synchronously, and
-their sockets open on their first request; a service's code (botocore for S3, google-auth
-for GCS) is imported only when a URL of that service comes. HTTPS URLs of Google's and
+client for the GETs of plain HTTP(S) hosts, S3, GCS and Azure (or the caller's aiohttp
+session for all), one S3 store per (endpoint, region), one GCS store, one Azure store, a
+local store. Stores are made on first use, synchronously, and their sockets open on their
+first request; a service's code (botocore for S3, google-auth for GCS) is imported only when
+a URL of that service comes. HTTPS URLs of Google's and
 Azure's storage hosts (and URLs under an Azure connection string's blob endpoint) go to those
 services' stores, since only they can sign and list them.
 The whole set closes through one ``AsyncExitStack``; a session passed in is never closed.
@@ -28,7 +28,7 @@ from .capabilities import origin as _origin
 from .http import HTTPStore
 from .http1 import Http1Client
 from .local import LocalStore
-from .transport import lean_client, make_session
+from .transport import lean_client
 
 if TYPE_CHECKING:
     from aiobotocore.session import AioSession
@@ -67,6 +67,7 @@ class Stores:
     ):
         self.options = options or Options()
         self._http_session = http_session
+        """The caller's aiohttp session: when given, it carries every request."""
         self._session_given = http_session is not None
         self._lean_client: Http1Client | None = None
         self._botocore_session = botocore_session
@@ -99,7 +100,7 @@ class Stores:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close every store made here, then the session if it is ours."""
+        """Close every store made here, then the lean client (a caller's session stays open)."""
         self._closed = True
         await self._stack.aclose()
         self._http = None
@@ -116,15 +117,9 @@ class Stores:
 
     # --- one store per kind ---------------------------------------------------------------
 
-    def _session(self) -> aiohttp.ClientSession:
-        if self._http_session is None:
-            self._http_session = make_session(self.options)
-            self._stack.push_async_callback(self._http_session.close)
-        return self._http_session
-
     def _lean(self) -> Http1Client | None:
-        """The lean client shared by the HTTP and S3 stores (None when the caller gave an
-        aiohttp session: theirs is used for everything)."""
+        """The lean client shared by the HTTP, S3, GCS and Azure stores (None when the caller
+        gave an aiohttp session: theirs is used for everything)."""
         if self._session_given:
             return None
         if self._lean_client is None:
@@ -142,11 +137,10 @@ class Stores:
         key = (endpoint_url or self.options.endpoint_url, region or self.options.region)
         store = self._s3.get(key)
         if store is None:
-            client = self._lean()
             store = s3.S3Store(
                 self.options,
-                http_session=self._http_session if self._session_given else None,
-                client=client,
+                http_session=self._http_session,
+                client=self._lean(),
                 botocore_session=self._botocore_session,
                 region=key[1],
                 endpoint_url=key[0],
@@ -159,7 +153,9 @@ class Stores:
         """The Google Cloud Storage store."""
         self._check_open()
         if self._gcs is None:
-            self._gcs = gcs.GCSStore(self.options, http_session=self._session())
+            self._gcs = gcs.GCSStore(
+                self.options, http_session=self._http_session, client=self._lean()
+            )
             self._stack.push_async_callback(self._gcs.aclose)
         return self._gcs
 
@@ -167,7 +163,9 @@ class Stores:
         """The Azure Blob Storage store."""
         self._check_open()
         if self._azure is None:
-            self._azure = azure.AzureStore(self.options, http_session=self._session())
+            self._azure = azure.AzureStore(
+                self.options, http_session=self._http_session, client=self._lean()
+            )
             self._stack.push_async_callback(self._azure.aclose)
         return self._azure
 
@@ -175,8 +173,7 @@ class Stores:
         self._check_open()
         if self._http is None:
             # The caller's aiohttp session when given, else the shared lean client.
-            session = self._http_session if self._session_given else None
-            self._http = HTTPStore(self.options, session, client=self._lean())
+            self._http = HTTPStore(self.options, self._http_session, client=self._lean())
             self._stack.push_async_callback(self._http.aclose)
         return self._http
 

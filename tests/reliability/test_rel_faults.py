@@ -415,7 +415,7 @@ async def test_s3_object_replaced_mid_walk_is_a_precondition_failure(
 async def test_a_stalled_azure_read_times_out_without_a_pool_timer(
     fault_server: FaultServer, good_samples: dict[str, Sample]
 ) -> None:
-    # The Azure store bounds its own requests (aiohttp's time-outs), so the pool adds no timer:
+    # The Azure store bounds its own requests (its client's time-outs), so the pool adds no timer:
     # a blob endpoint that stops answering still ends in a timeout, attempt by attempt.
     sample = good_samples["images"]
     serve(fault_server, "acct/box/o.fits", sample, always=Fault.STALL)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import aiohttp
 import pytest
 from servers.azurite import AzureServer
 
@@ -350,3 +351,69 @@ def test_code_table(status: int, code: str, cls: type[Exception], retry: bool) -
     throttled = issubclass(cls, ThrottledError)
     assert ("retry after 2 s" in str(error)) is throttled
     assert error.retry_after == 2.0  # kept on the error, where the pool waits it out
+
+
+async def test_requests_go_through_the_shared_lean_client_on_kept_connections(
+    azure_server: AzureServer, sample_corpus: dict[str, Path]
+) -> None:
+    path = sample_corpus["table"]
+    content = path.read_bytes()
+    url = azure_server.url("private", path.name)
+    async with Stores(Options(connection_string=azure_server.connection_string())) as stores:
+        store = stores.azure_store()
+        assert stores._lean_client is not None and store._client is stores._lean_client
+        assert stores._http_session is None and store._http is None  # no aiohttp session made
+        for _ in range(2):
+            assert (await store.get_range(url, 7, 3001)).data == content[7:3001]
+            body = await store.open_stream(url, 0, 2 * BLOCK)
+            assert await body.read(2 * BLOCK) == content[: 2 * BLOCK]
+            await body.aclose()
+            page = await store.list_page("az://private/survey/obs-000", limit=3)
+            assert len(page.objects) == 3
+        # Every answer (ranged, streamed, listing) was read to its end: one connection did all.
+        assert len(stores._lean_client._open) == 1
+    assert stores._lean_client.closed
+
+
+@pytest.mark.parametrize("way", ["shared-key", "sas-option"])
+async def test_an_encoded_blob_name_is_sent_exactly_as_signed(
+    azure_server: AzureServer, way: str
+) -> None:
+    # Shared Key signs the path as sent and a SAS is sent as given: requoting either would be
+    # refused (403) where the missing blob is a 404.
+    container, options = _access(azure_server)[way]
+    mark = azure_server.log_mark()
+    async with AzureStore(options) as store:
+        with pytest.raises(ObjectNotFoundError) as info:
+            await store.get_range(f"az://{container}/a b+c%2F/d~é.fits", 0, BLOCK)
+    assert info.value.code == "BlobNotFound"
+    (entry,) = azure_server.access_log_entries(mark, at_least=1)
+    assert entry.path.startswith(f"/{azure_server.account}/private/a%20b%2Bc%252F/d~%C3%A9.fits")
+
+
+async def test_a_caller_session_carries_every_request(
+    azure_server: AzureServer, sample_corpus: dict[str, Path]
+) -> None:
+    sent: list[str] = []
+
+    async def on_start(
+        session: aiohttp.ClientSession, context: object, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        sent.append(params.method)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_start)
+    path = sample_corpus["table"]
+    url = azure_server.url("private", path.name)
+    options = Options(connection_string=azure_server.connection_string())
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        async with Stores(options, http_session=session) as stores:
+            store = stores.azure_store()
+            assert store._http is session and store._client is None
+            assert (await store.get_range(url, 0, BLOCK)).data == path.read_bytes()[:BLOCK]
+            body = await store.open_stream(url, 0, BLOCK)
+            await body.aclose()
+            await store.list_page("az://private/survey/obs-000", limit=2)
+            assert stores._lean_client is None
+        assert not session.closed
+    assert sent == ["GET", "GET", "GET"]

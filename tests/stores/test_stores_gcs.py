@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 from servers.gcs import GCSServer
 
@@ -337,3 +338,62 @@ async def test_a_silent_token_service_fails_the_refresh_in_bounded_time(
         assert source.refreshes == 0 and source.current() is None
     finally:
         silent.close()
+
+
+async def test_requests_go_through_the_shared_lean_client_on_kept_connections(
+    gcs_server: GCSServer, sample_corpus: dict[str, Path]
+) -> None:
+    path = sample_corpus["table"]
+    content = path.read_bytes()
+    url = gcs_server.url("public", path.name)
+    async with Stores(Options(endpoint_url=gcs_server.endpoint_url, anon=True)) as stores:
+        store = stores.gcs_store()
+        assert stores._lean_client is not None and store._client is stores._lean_client
+        assert stores._http_session is None and store._http is None  # no aiohttp session made
+        for _ in range(2):
+            assert (await store.get_range(url, 7, 3001)).data == content[7:3001]
+            body = await store.open_stream(url, 0, 2 * BLOCK)
+            assert await body.read(2 * BLOCK) == content[: 2 * BLOCK]
+            await body.aclose()
+            page = await store.list_page("gs://public/survey/obs-000", limit=3)
+            assert len(page.objects) == 3
+        # Every answer (ranged, streamed, listing) was read to its end: one connection did all.
+        assert len(stores._lean_client._open) == 1
+    assert stores._lean_client.closed
+
+
+async def test_an_encoded_object_name_is_sent_exactly_as_built(gcs_server: GCSServer) -> None:
+    mark = gcs_server.log_mark()
+    async with GCSStore(Options(endpoint_url=gcs_server.endpoint_url, anon=True)) as store:
+        with pytest.raises(ObjectNotFoundError):
+            await store.get_range("gs://public/a b+c%2F/d~é.fits", 0, BLOCK)
+    (entry,) = gcs_server.access_log_entries(mark, at_least=1)
+    assert entry.path == "/storage/v1/b/public/o/a%20b%2Bc%252F%2Fd~%C3%A9.fits?alt=media"
+
+
+async def test_a_caller_session_carries_every_request(
+    gcs_server: GCSServer, sample_corpus: dict[str, Path]
+) -> None:
+    sent: list[str] = []
+
+    async def on_start(
+        session: aiohttp.ClientSession, context: object, params: aiohttp.TraceRequestStartParams
+    ) -> None:
+        sent.append(params.method)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_start)
+    path = sample_corpus["table"]
+    url = gcs_server.url("public", path.name)
+    options = Options(endpoint_url=gcs_server.endpoint_url, anon=True)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        async with Stores(options, http_session=session) as stores:
+            store = stores.gcs_store()
+            assert store._http is session and store._client is None
+            assert (await store.get_range(url, 0, BLOCK)).data == path.read_bytes()[:BLOCK]
+            body = await store.open_stream(url, 0, BLOCK)
+            await body.aclose()
+            await store.list_page("gs://public/survey/obs-000", limit=2)
+            assert stores._lean_client is None
+        assert not session.closed
+    assert sent == ["GET", "GET", "GET"]

@@ -131,6 +131,37 @@ async def test_caller_session_survives_stores() -> None:
         stores.for_url("https://example.org/x")
 
 
+async def test_every_store_shares_one_lean_client_and_no_session_is_made() -> None:
+    options = Options(anon=True, account_name="acct")
+    async with Stores(options) as stores:
+        made = [
+            stores.http_store(),
+            stores.s3_store(),
+            stores.gcs_store(),
+            stores.azure_store(),
+            stores.for_url("https://acct.blob.core.windows.net/c/k.fits"),
+            stores.for_url("https://storage.googleapis.com/b/k.fits"),
+        ]
+        lean = stores._lean_client
+        assert lean is not None
+        assert all(store._client is lean for store in made)  # type: ignore[attr-defined]
+        assert stores._http_session is None
+        assert all(store._http is None for store in made[1:])  # type: ignore[attr-defined]
+    assert lean.closed
+
+
+async def test_a_caller_session_is_given_to_every_store() -> None:
+    async with aiohttp.ClientSession() as session:
+        async with Stores(Options(anon=True, account_name="acct"), http_session=session) as stores:
+            http = stores.http_store()
+            clouds = [stores.s3_store(), stores.gcs_store(), stores.azure_store()]
+            assert http._session is session and http._client is None
+            assert all(store._http is session for store in clouds)  # type: ignore[attr-defined]
+            assert all(store._client is None for store in clouds)  # type: ignore[attr-defined]
+            assert stores._lean_client is None
+        assert not session.closed
+
+
 @pytest.mark.parametrize(
     ("endpoint", "bucket", "key", "region", "expected"),
     [

@@ -1,12 +1,14 @@
-"""The Azure Blob Storage store: ranged reads (``x-ms-range``) and List Blobs over aiohttp.
+"""The Azure Blob Storage store: ranged reads (``x-ms-range``) and List Blobs, all GETs.
 
 Each request is authorised one of three ways, chosen per account: a SAS token (from the URL,
 ``sas_token=``, the environment or a connection string) appended to the query, Shared Key
 signing (:mod:`.sharedkey`) with the account key, or nothing with ``anon=True`` (public
 containers). Without any of them a request is refused before it is sent. A SAS met in an
 HTTPS URL is remembered for its container, so the URLs a listing gives need none of their
-own. ETags pin an object's version (``If-Match``, checked on every answer too). Retrying is
-the pool's business, not ours.
+own. ETags pin an object's version (``If-Match``, checked on every answer too). Requests go
+through the lean HTTP/1.1 client (:mod:`..http1`) shared through :class:`~..registry.Stores`,
+or through the caller's aiohttp session when one is given. Retrying is the pool's business,
+not ours.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
@@ -34,9 +37,10 @@ from ..base import (
     range_header,
 )
 from ..body import BodyStream, Closer, body_of, empty_body, open_body
+from ..http1 import Http1Client
 from ..transport import (
     client_timeout,
-    make_session,
+    lean_client,
     map_client_errors,
     read_error_body,
     read_range_response,
@@ -64,17 +68,29 @@ class AzureStore(StoreBase):
 
     URLs are ``az://container/blob``, ``abfs[s]://container[@ACCOUNT.dfs.core.windows.net]/
     blob``, ``https://ACCOUNT.blob.core.windows.net/container/blob[?SAS]`` or, for an emulator,
-    ``{blob endpoint}/container/blob``. ``http_session`` is shared and never closed here.
+    ``{blob endpoint}/container/blob``. ``http_session`` (aiohttp, which then carries every
+    request) and ``client`` (a lean :class:`~..http1.Http1Client`, used when no aiohttp session
+    is given) are shared and never closed here; without either the store makes its own lean
+    client on first use.
     """
 
     times_itself = True
     """Every request (reads and listings; authorising one is local: SAS or Shared Key) is one
-    aiohttp request bounded by the options' time-outs, so the pool adds no timer of its own."""
+    GET whose connecting and each wait for bytes are bounded by the options' time-outs (the
+    lean client's connect and read time-outs, or aiohttp's ``sock_connect`` and ``sock_read``),
+    so the pool adds no timer of its own."""
 
-    def __init__(self, options: Options, *, http_session: aiohttp.ClientSession | None = None):
+    def __init__(
+        self,
+        options: Options,
+        *,
+        http_session: aiohttp.ClientSession | None = None,
+        client: Http1Client | None = None,
+    ):
         self._options = options
         self._http = http_session
-        self._owns_http = http_session is None
+        self._client = client
+        self._owns_client = False
         self._endpoint = configured_endpoint(options)
         self._accounts: dict[str | None, AzureAccount] = {}
         self._signers: dict[str, SharedKeySigner] = {}
@@ -89,9 +105,9 @@ class AzureStore(StoreBase):
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._owns_http and self._http is not None:
-            session, self._http = self._http, None
-            await session.close()
+        if self._owns_client and self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
 
     # --- addressing ---------------------------------------------------------------------------
 
@@ -180,23 +196,30 @@ class AzureStore(StoreBase):
         query_string, sent = self._authorize(
             account, loc.container, full_path, query, headers, url, offset
         )
-        target = URL(
-            f"{endpoint.scheme}://{endpoint.netloc}{full_path}"
-            + (f"?{query_string}" if query_string else ""),
-            encoded=True,
-        )
-        if self._http is None:
-            self._http = make_session(self._options)
+        target = f"{endpoint.scheme}://{endpoint.netloc}{full_path}"
+        if query_string:
+            target += f"?{query_string}"
         with map_client_errors(url, offset):
-            async with self._http.get(
-                target,
-                headers=sent,
+            async with self._send(target, sent) as resp:
+                yield resp
+
+    def _send(self, target: str, headers: dict[str, str]) -> Any:
+        """The GET of an encoded (maybe signed) URL, entered with ``async with``: through the
+        caller's aiohttp session when given, else the lean client; redirects not followed."""
+        if self._http is not None:
+            return self._http.get(
+                URL(target, encoded=True),
+                headers=headers,
                 allow_redirects=False,
                 timeout=self._timeout,
                 raise_for_status=False,
                 auto_decompress=False,
-            ) as resp:
-                yield resp
+            )
+        client = self._client
+        if client is None:
+            client = self._client = lean_client(self._options)
+            self._owns_client = True
+        return client.get(target, headers, redirects=False, encoded=True)
 
     @staticmethod
     async def _error(resp: aiohttp.ClientResponse, url: str, offset: int) -> Exception:

@@ -1,4 +1,4 @@
-"""The Google Cloud Storage store: ranged reads and listing over aiohttp, against the JSON API.
+"""The Google Cloud Storage store: ranged reads and listing, GETs of the JSON API.
 
 An object is read with ``GET /storage/v1/b/BUCKET/o/KEY?alt=media`` and a Range header, a
 prefix listed with ``objects.list`` one page per request; both carry a bearer token from
@@ -7,7 +7,10 @@ object's *generation* is its version: it is what this store reports as the ETag,
 ``ifGenerationMatch`` and checks on every answer. The endpoint is ``endpoint_url``, else
 ``STORAGE_EMULATOR_HOST`` (as Google's client libraries read it), else
 ``https://storage.googleapis.com``; against an emulator, missing credentials mean anonymous
-requests, as in Google's libraries. Retrying is the pool's business, not ours.
+requests, as in Google's libraries. Every request is a GET, sent with the lean HTTP/1.1 client
+(:mod:`..http1`) shared through :class:`~..registry.Stores`, or through the caller's aiohttp
+session when one is given; tokens are fetched by google-auth on its own transport. Retrying
+is the pool's business, not ours.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import dataclasses
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
@@ -36,9 +40,10 @@ from ..base import (
     range_header,
 )
 from ..body import BodyStream, Closer, body_of, open_body
+from ..http1 import Http1Client
 from ..transport import (
     client_timeout,
-    make_session,
+    lean_client,
     map_client_errors,
     read_error_body,
     read_range_response,
@@ -68,16 +73,25 @@ class GCSStore(StoreBase):
     """Reads and lists objects of Google Cloud Storage (or an emulator of it).
 
     URLs are ``gs://bucket/key`` or ``https://storage.googleapis.com/bucket/key``.
-    ``http_session`` is shared and never closed here; without it the store makes its own.
-    Nothing is opened, imported or asked for before the first request.
+    ``http_session`` (aiohttp, which then carries every request) and ``client`` (a lean
+    :class:`~..http1.Http1Client`, used when no aiohttp session is given) are shared and never
+    closed here; without either the store makes its own lean client on first use. Nothing is
+    opened, imported or asked for before the first request.
     """
 
-    def __init__(self, options: Options, *, http_session: aiohttp.ClientSession | None = None):
+    def __init__(
+        self,
+        options: Options,
+        *,
+        http_session: aiohttp.ClientSession | None = None,
+        client: Http1Client | None = None,
+    ):
         self._options = options
         self._endpoint = gcs_endpoint(options)
         self._emulated = self._endpoint != DEFAULT_ENDPOINT
         self._http = http_session
-        self._owns_http = http_session is None
+        self._client = client
+        self._owns_client = False
         self._anonymous = options.anon
         self._tokens: TokenSource | None = None
         self._timeout = client_timeout(options)
@@ -89,9 +103,9 @@ class GCSStore(StoreBase):
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._owns_http and self._http is not None:
-            session, self._http = self._http, None
-            await session.close()
+        if self._owns_client and self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
 
     # --- addressing ---------------------------------------------------------------------------
 
@@ -156,20 +170,30 @@ class GCSStore(StoreBase):
         sent = await self._authorization(url, offset)
         if headers:
             sent.update(headers)
-        query = {**query, **(await self._billing(url, offset))}
-        target = URL(f"{self._endpoint}{path}?{urlencode(query, quote_via=quote)}", encoded=True)
-        if self._http is None:
-            self._http = make_session(self._options)
+        if self._options.requester_pays:
+            query = {**query, **(await self._billing(url, offset))}
+        target = f"{self._endpoint}{path}?{urlencode(query, quote_via=quote)}"
         with map_client_errors(url, offset):
-            async with self._http.get(
-                target,
-                headers=sent,
+            async with self._send(target, sent) as resp:
+                yield resp
+
+    def _send(self, target: str, headers: dict[str, str]) -> Any:
+        """The GET of an encoded URL, entered with ``async with``: through the caller's
+        aiohttp session when given, else the lean client; redirects not followed."""
+        if self._http is not None:
+            return self._http.get(
+                URL(target, encoded=True),
+                headers=headers,
                 allow_redirects=False,
                 timeout=self._timeout,
                 raise_for_status=False,
                 auto_decompress=False,
-            ) as resp:
-                yield resp
+            )
+        client = self._client
+        if client is None:
+            client = self._client = lean_client(self._options)
+            self._owns_client = True
+        return client.get(target, headers, redirects=False, encoded=True)
 
     async def get_range(
         self, url: str, start: int, end: int, *, if_match: str | None = None
