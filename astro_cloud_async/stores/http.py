@@ -13,7 +13,6 @@ the pool's business, not ours.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 from collections.abc import Sequence
 from typing import Any
@@ -34,7 +33,7 @@ from .base import (
 )
 from .body import BodyStream, Closer, body_of, open_body, over_budget
 from .capabilities import Answer, HostRanges, RangesResult, RangeSupport
-from .http1 import Http1Client
+from .http1 import Http1Client, basic_auth
 from .multirange import multi_range_header, read_ranges_response
 from .transport import (
     client_timeout,
@@ -56,12 +55,7 @@ def authorization_header(auth: object) -> str | None:
     if isinstance(auth, str):
         return auth
     if isinstance(auth, tuple) and len(auth) == 2 and all(isinstance(x, str) for x in auth):
-        raw = f"{auth[0]}:{auth[1]}"
-        try:
-            encoded = raw.encode("latin1")
-        except UnicodeEncodeError:
-            encoded = raw.encode("utf-8")
-        return "Basic " + base64.b64encode(encoded).decode("ascii")
+        return basic_auth(*auth)
     encode = getattr(auth, "encode", None)
     if callable(encode):  # aiohttp.BasicAuth
         value = encode()

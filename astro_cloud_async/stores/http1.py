@@ -46,6 +46,7 @@ __all__ = [
     "Http1Client",
     "Http1Response",
     "MalformedAnswer",
+    "basic_auth",
     "split_url",
 ]
 
@@ -160,14 +161,19 @@ def _split_with_yarl(url: str) -> tuple[str, str, str, int, str, str, str | None
     return scheme, host, header, port, f"{scheme}://{header}", target, userinfo
 
 
-def _basic(userinfo: str) -> str:
-    login, _, password = userinfo.partition(":")
-    raw = f"{unquote(login)}:{unquote(password)}"
+def basic_auth(login: str, password: str) -> str:
+    """The ``Authorization`` value of HTTP Basic auth (latin-1 where it fits, else UTF-8)."""
+    raw = f"{login}:{password}"
     try:
         encoded = raw.encode("latin1")
     except UnicodeEncodeError:
         encoded = raw.encode("utf-8")
     return "Basic " + base64.b64encode(encoded).decode("ascii")
+
+
+def _basic(userinfo: str) -> str:
+    login, _, password = userinfo.partition(":")
+    return basic_auth(unquote(login), unquote(password))
 
 
 # --- bodies -------------------------------------------------------------------------------

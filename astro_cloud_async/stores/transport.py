@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import ssl
 from types import TracebackType
+from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from ..errors import (
     AstroCloudError,
@@ -38,6 +40,7 @@ from .http1 import Http1Client, MalformedAnswer
 
 __all__ = [
     "client_timeout",
+    "encoded_get",
     "lean_client",
     "make_session",
     "map_client_errors",
@@ -89,6 +92,30 @@ def lean_client(options: Options) -> Http1Client:
         connect_timeout=options.connect_timeout,
         read_timeout=options.timeout,
     )
+
+
+def encoded_get(
+    session: aiohttp.ClientSession | None,
+    client: Http1Client | None,
+    url: str,
+    headers: dict[str, str],
+    timeout: aiohttp.ClientTimeout,
+) -> Any:
+    """An object store's GET of an encoded (maybe signed) URL, entered with ``async with``:
+    through the caller's aiohttp ``session`` when given, else ``client``; sent exactly as
+    built, redirects not followed."""
+    if session is not None:
+        return session.get(
+            URL(url, encoded=True),
+            headers=headers,
+            allow_redirects=False,
+            timeout=timeout,
+            raise_for_status=False,
+            auto_decompress=False,
+        )
+    if client is None:
+        raise ConfigurationError("the store was closed, or never given a client", url=url)
+    return client.get(url, headers, redirects=False, encoded=True)
 
 
 class map_client_errors:  # named as the function it replaced: ``with map_client_errors(...)``

@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
-from yarl import URL
 
 from ...errors import AccessDeniedError, ConfigurationError
 from ...options import Options
@@ -43,6 +42,7 @@ from ..body import BodyStream, Closer, body_of, open_body
 from ..http1 import Http1Client
 from ..transport import (
     client_timeout,
+    encoded_get,
     lean_client,
     map_client_errors,
     read_error_body,
@@ -178,22 +178,11 @@ class GCSStore(StoreBase):
                 yield resp
 
     def _send(self, target: str, headers: dict[str, str]) -> Any:
-        """The GET of an encoded URL, entered with ``async with``: through the caller's
-        aiohttp session when given, else the lean client; redirects not followed."""
-        if self._http is not None:
-            return self._http.get(
-                URL(target, encoded=True),
-                headers=headers,
-                allow_redirects=False,
-                timeout=self._timeout,
-                raise_for_status=False,
-                auto_decompress=False,
-            )
-        client = self._client
-        if client is None:
-            client = self._client = lean_client(self._options)
-            self._owns_client = True
-        return client.get(target, headers, redirects=False, encoded=True)
+        """The GET of an encoded URL (:func:`~..transport.encoded_get`), with a lean client of
+        the store's own when it was given neither a client nor a session."""
+        if self._http is None and self._client is None:
+            self._client, self._owns_client = lean_client(self._options), True
+        return encoded_get(self._http, self._client, target, headers, self._timeout)
 
     async def get_range(
         self, url: str, start: int, end: int, *, if_match: str | None = None

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 import aiohttp
-from yarl import URL
 
 from ...errors import ConfigurationError, FetchError
 from ...options import Options
@@ -35,6 +34,7 @@ from ..body import BodyStream, Closer, body_of, empty_body, open_body
 from ..http1 import Http1Client
 from ..transport import (
     client_timeout,
+    encoded_get,
     lean_client,
     map_client_errors,
     read_error_body,
@@ -211,19 +211,8 @@ class S3Store(StoreBase):
             self._bucket_regions[loc.bucket] = moved
 
     def _get(self, request_url: str, headers: dict[str, str]) -> Any:
-        """The GET of a signed, encoded URL, entered with ``async with``: through the
-        caller's aiohttp session when given, else the lean client; redirects not followed."""
-        if self._http is not None:
-            return self._http.get(
-                URL(request_url, encoded=True),
-                headers=headers,
-                allow_redirects=False,
-                timeout=self._timeout,
-                raise_for_status=False,
-                auto_decompress=False,
-            )
-        assert self._client is not None
-        return self._client.get(request_url, headers, redirects=False, encoded=True)
+        """The GET of a signed, encoded URL (:func:`~..transport.encoded_get`)."""
+        return encoded_get(self._http, self._client, request_url, headers, self._timeout)
 
     async def _error(self, resp: aiohttp.ClientResponse, url: str, offset: int) -> FetchError:
         body = await read_error_body(resp)
