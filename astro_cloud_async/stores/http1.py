@@ -509,14 +509,19 @@ class _Connection(asyncio.Protocol):
 
     # --- parsing
     def _head_data(self, data: bytes) -> None:
-        head = self._head
-        searched = max(0, len(head) - 3)
-        head += data
-        end = head.find(b"\r\n\r\n", searched)
-        if end < 0 or end > MAX_HEAD:
-            if len(head) > MAX_HEAD:
-                self._malformed("the answer's head is too long")
-            return
+        head: bytes | bytearray = data
+        end = -1
+        if not self._head:  # most answers: the whole head (and body) in the first read
+            end = data.find(b"\r\n\r\n", 0, MAX_HEAD + 4)
+        if end < 0:
+            head = self._head
+            searched = max(0, len(head) - 3)
+            head += data
+            end = head.find(b"\r\n\r\n", searched)
+            if end < 0 or end > MAX_HEAD:
+                if len(head) > MAX_HEAD:
+                    self._malformed("the answer's head is too long")
+                return
         rest = bytes(head[end + 4 :])
         try:
             parsed = self._parse_head(bytes(head[:end]))

@@ -468,3 +468,23 @@ async def test_https_with_a_trusted_and_an_untrusted_certificate(
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_an_answer_head_split_over_many_reads(raw: Callable[..., Awaitable[RawServer]]):
+    async def trickle(server: RawServer, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        while True:
+            answer = _partial(await server.read_head(r))
+            cut = answer.index(b"\r\n\r\n") + 6  # the head, its blank line and 2 body bytes
+            for i in range(0, cut, 3):
+                w.write(answer[i : min(i + 3, cut)])
+                await w.drain()
+                await asyncio.sleep(0)
+            w.write(answer[cut:])
+            await w.drain()
+
+    server = await raw(trickle)
+    async with HTTPStore(Options(retries=0)) as store:
+        first = await store.get_range(server.url(), 10, 2000)
+        second = await store.get_range(server.url(), 0, 3)
+    assert (first.data, second.data) == (BODY[10:2000], BODY[:3])
+    assert server.connections == 1
