@@ -355,17 +355,16 @@ async def test_requests_to_one_host_are_bounded(raw: Callable[..., Awaitable[Raw
             await w.drain()
 
     server = await raw(slow)
-    client = Http1Client(limit=100, limit_per_host=3, connect_timeout=5, read_timeout=5)
 
-    async def one(i: int) -> bytes:
+    async def one(client: Http1Client, i: int) -> bytes:
         async with client.get(server.url(), {"Range": f"bytes={i}-{i + 9}"}) as resp:
             assert resp.status == 206
             return await resp.read()
 
-    try:
-        got = await asyncio.gather(*(one(i) for i in range(20)))
-    finally:
-        await client.close()
+    bounds = {"limit": 100, "limit_per_host": 3, "connect_timeout": 5, "read_timeout": 5}
+    async with Http1Client(**bounds) as client:
+        got = await asyncio.gather(*(one(client, i) for i in range(20)))
+    assert client.closed and "busy=0" in repr(client)
     assert got == [BODY[i : i + 10] for i in range(20)]
     assert most == 3 and server.connections == 3
 
