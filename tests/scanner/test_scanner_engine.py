@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing
 from pathlib import Path
 
-import aiohttp
 import pytest
 from servers import HTTPServer
+from servers.traced import traced_session
 
 import astro_cloud_async as aca
 from astro_cloud_async.errors import ConfigurationError, NotFITSError, ObjectNotFoundError
@@ -230,20 +230,11 @@ async def test_cancelling_the_consumer_stops_everything(
 async def test_callers_session_is_used_and_left_open(
     nginx_server: HTTPServer, sample_corpus: dict[str, Path]
 ) -> None:
-    sent: list[str] = []
-
-    async def on_request_start(
-        session: aiohttp.ClientSession, context: object, params: aiohttp.TraceRequestStartParams
-    ) -> None:
-        sent.append(str(params.url))
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(on_request_start)
     url = nginx_server.url(sample_corpus["table"])
-    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+    async with traced_session() as (session, sent):
         results = [r async for r in aca.scan([url], http_session=session)]
         assert [r.index for r in results if isinstance(r, aca.HDURecord)] == [0, 1]
-        assert sent == [url]
+        assert sent.urls == [url]
         assert not session.closed
 
 

@@ -8,7 +8,8 @@ parsed access log and ``stop()``. A server that does not come up raises
 
 Modules: ``process`` (start/stop by PID, free ports), ``accesslog`` (parsed server-side request
 records), ``handle`` (the HTTP server handle), one module per server (``nginx``, ``apache``,
-``caddy``, ``seaweedfs``) and ``s3data`` (filling the S3 server).
+``caddy``, ``seaweedfs``), ``s3data`` (filling the S3 server) and ``traced`` (a caller's aiohttp
+session that records what it sends).
 """
 
 from .accesslog import AccessLog, AccessLogEntry

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import aiohttp
 import pytest
 from servers.azurite import AzureServer
+from servers.traced import traced_session
 
 from astro_cloud_async import scan
 from astro_cloud_async.errors import (
@@ -394,19 +394,10 @@ async def test_an_encoded_blob_name_is_sent_exactly_as_signed(
 async def test_a_caller_session_carries_every_request(
     azure_server: AzureServer, sample_corpus: dict[str, Path]
 ) -> None:
-    sent: list[str] = []
-
-    async def on_start(
-        session: aiohttp.ClientSession, context: object, params: aiohttp.TraceRequestStartParams
-    ) -> None:
-        sent.append(params.method)
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(on_start)
     path = sample_corpus["table"]
     url = azure_server.url("private", path.name)
     options = Options(connection_string=azure_server.connection_string())
-    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+    async with traced_session() as (session, sent):
         async with Stores(options, http_session=session) as stores:
             store = stores.azure_store()
             assert store._http is session and store._client is None
@@ -416,4 +407,4 @@ async def test_a_caller_session_carries_every_request(
             await store.list_page("az://private/survey/obs-000", limit=2)
             assert stores._lean_client is None
         assert not session.closed
-    assert sent == ["GET", "GET", "GET"]
+    assert sent.methods == ["GET", "GET", "GET"]

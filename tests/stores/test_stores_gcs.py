@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-import aiohttp
 import pytest
 from servers.gcs import GCSServer
+from servers.traced import traced_session
 
 from astro_cloud_async import Client
 from astro_cloud_async.errors import (
@@ -374,19 +374,10 @@ async def test_an_encoded_object_name_is_sent_exactly_as_built(gcs_server: GCSSe
 async def test_a_caller_session_carries_every_request(
     gcs_server: GCSServer, sample_corpus: dict[str, Path]
 ) -> None:
-    sent: list[str] = []
-
-    async def on_start(
-        session: aiohttp.ClientSession, context: object, params: aiohttp.TraceRequestStartParams
-    ) -> None:
-        sent.append(params.method)
-
-    trace = aiohttp.TraceConfig()
-    trace.on_request_start.append(on_start)
     path = sample_corpus["table"]
     url = gcs_server.url("public", path.name)
     options = Options(endpoint_url=gcs_server.endpoint_url, anon=True)
-    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+    async with traced_session() as (session, sent):
         async with Stores(options, http_session=session) as stores:
             store = stores.gcs_store()
             assert store._http is session and store._client is None
@@ -396,4 +387,4 @@ async def test_a_caller_session_carries_every_request(
             await store.list_page("gs://public/survey/obs-000", limit=2)
             assert stores._lean_client is None
         assert not session.closed
-    assert sent == ["GET", "GET", "GET"]
+    assert sent.methods == ["GET", "GET", "GET"]
