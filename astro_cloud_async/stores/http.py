@@ -101,7 +101,6 @@ class HTTPStore(StoreBase):
         self._session = session
         self._client = client
         self._owns_client = False
-        self._owns_session = session is None
         self._headers: dict[str, str] = dict(options.headers)
         self._headers["Accept-Encoding"] = "identity"
         authorization = authorization_header(options.auth)
@@ -288,4 +287,9 @@ class HTTPStore(StoreBase):
             await client.close()
 
     def __repr__(self) -> str:
-        return f"<HTTPStore session={'own' if self._owns_session else 'shared'} {self.hosts!r}>"
+        if self._session is not None:
+            sends = "the caller's aiohttp session"
+        else:
+            own = self._client is None or self._owns_client
+            sends = "its own client" if own else "a shared client"
+        return f"<HTTPStore sending with {sends} {self.hosts!r}>"
