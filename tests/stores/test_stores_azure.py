@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from servers.azurite import AzureServer
-from servers.traced import traced_session
+from store_clients import check_caller_session, check_shared_lean_client
 
 from astro_cloud_async import scan
 from astro_cloud_async.errors import (
@@ -357,22 +357,9 @@ async def test_requests_go_through_the_shared_lean_client_on_kept_connections(
     azure_server: AzureServer, sample_corpus: dict[str, Path]
 ) -> None:
     path = sample_corpus["table"]
-    content = path.read_bytes()
-    url = azure_server.url("private", path.name)
-    async with Stores(Options(connection_string=azure_server.connection_string())) as stores:
-        store = stores.azure_store()
-        assert stores._lean_client is not None and store._client is stores._lean_client
-        assert stores._http_session is None and store._http is None  # no aiohttp session made
-        for _ in range(2):
-            assert (await store.get_range(url, 7, 3001)).data == content[7:3001]
-            body = await store.open_stream(url, 0, 2 * BLOCK)
-            assert await body.read(2 * BLOCK) == content[: 2 * BLOCK]
-            await body.aclose()
-            page = await store.list_page("az://private/survey/obs-000", limit=3)
-            assert len(page.objects) == 3
-        # Every answer (ranged, streamed, listing) was read to its end: one connection did all.
-        assert len(stores._lean_client._open) == 1
-    assert stores._lean_client.closed
+    options = Options(connection_string=azure_server.connection_string())
+    url, prefix = azure_server.url("private", path.name), "az://private/survey/obs-000"
+    await check_shared_lean_client(options, Stores.azure_store, url, prefix, path.read_bytes())
 
 
 @pytest.mark.parametrize("way", ["shared-key", "sas-option"])
@@ -395,16 +382,6 @@ async def test_a_caller_session_carries_every_request(
     azure_server: AzureServer, sample_corpus: dict[str, Path]
 ) -> None:
     path = sample_corpus["table"]
-    url = azure_server.url("private", path.name)
     options = Options(connection_string=azure_server.connection_string())
-    async with traced_session() as (session, sent):
-        async with Stores(options, http_session=session) as stores:
-            store = stores.azure_store()
-            assert store._http is session and store._client is None
-            assert (await store.get_range(url, 0, BLOCK)).data == path.read_bytes()[:BLOCK]
-            body = await store.open_stream(url, 0, BLOCK)
-            await body.aclose()
-            await store.list_page("az://private/survey/obs-000", limit=2)
-            assert stores._lean_client is None
-        assert not session.closed
-    assert sent.methods == ["GET", "GET", "GET"]
+    url, prefix = azure_server.url("private", path.name), "az://private/survey/obs-000"
+    await check_caller_session(options, Stores.azure_store, url, prefix, path.read_bytes())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from servers.gcs import GCSServer
-from servers.traced import traced_session
+from store_clients import check_caller_session, check_shared_lean_client
 
 from astro_cloud_async import Client
 from astro_cloud_async.errors import (
@@ -344,22 +344,9 @@ async def test_requests_go_through_the_shared_lean_client_on_kept_connections(
     gcs_server: GCSServer, sample_corpus: dict[str, Path]
 ) -> None:
     path = sample_corpus["table"]
-    content = path.read_bytes()
-    url = gcs_server.url("public", path.name)
-    async with Stores(Options(endpoint_url=gcs_server.endpoint_url, anon=True)) as stores:
-        store = stores.gcs_store()
-        assert stores._lean_client is not None and store._client is stores._lean_client
-        assert stores._http_session is None and store._http is None  # no aiohttp session made
-        for _ in range(2):
-            assert (await store.get_range(url, 7, 3001)).data == content[7:3001]
-            body = await store.open_stream(url, 0, 2 * BLOCK)
-            assert await body.read(2 * BLOCK) == content[: 2 * BLOCK]
-            await body.aclose()
-            page = await store.list_page("gs://public/survey/obs-000", limit=3)
-            assert len(page.objects) == 3
-        # Every answer (ranged, streamed, listing) was read to its end: one connection did all.
-        assert len(stores._lean_client._open) == 1
-    assert stores._lean_client.closed
+    options = Options(endpoint_url=gcs_server.endpoint_url, anon=True)
+    url, prefix = gcs_server.url("public", path.name), "gs://public/survey/obs-000"
+    await check_shared_lean_client(options, Stores.gcs_store, url, prefix, path.read_bytes())
 
 
 async def test_an_encoded_object_name_is_sent_exactly_as_built(gcs_server: GCSServer) -> None:
@@ -375,16 +362,6 @@ async def test_a_caller_session_carries_every_request(
     gcs_server: GCSServer, sample_corpus: dict[str, Path]
 ) -> None:
     path = sample_corpus["table"]
-    url = gcs_server.url("public", path.name)
     options = Options(endpoint_url=gcs_server.endpoint_url, anon=True)
-    async with traced_session() as (session, sent):
-        async with Stores(options, http_session=session) as stores:
-            store = stores.gcs_store()
-            assert store._http is session and store._client is None
-            assert (await store.get_range(url, 0, BLOCK)).data == path.read_bytes()[:BLOCK]
-            body = await store.open_stream(url, 0, BLOCK)
-            await body.aclose()
-            await store.list_page("gs://public/survey/obs-000", limit=2)
-            assert stores._lean_client is None
-        assert not session.closed
-    assert sent.methods == ["GET", "GET", "GET"]
+    url, prefix = gcs_server.url("public", path.name), "gs://public/survey/obs-000"
+    await check_caller_session(options, Stores.gcs_store, url, prefix, path.read_bytes())
