@@ -73,10 +73,6 @@ class BodyReader:
         """Whether the whole body has been read."""
         return self._eof and not self._chunks
 
-    def is_eof(self) -> bool:
-        """Whether the body has ended (some of it may still be unread)."""
-        return self._eof
-
     async def _wait(self) -> None:
         if self._error is not None:
             raise self._error

@@ -13,7 +13,6 @@ import asyncio
 import ssl
 from collections import deque
 from types import TracebackType
-from typing import Any
 from urllib.parse import urljoin
 
 import aiohttp
@@ -68,12 +67,6 @@ class _Request:
         if self._response is not None:
             self._response.release()  # kept only if its body was read to the end
 
-    def __await__(self) -> Any:
-        request = self._client.request(
-            self._url, self._headers, redirects=self._redirects, encoded=self._encoded
-        )
-        return request.__await__()
-
 
 class Http1Client:
     """Keep-alive connections to any number of origins; GET only; one event loop's.
@@ -123,7 +116,7 @@ class Http1Client:
         redirects: bool = True,
         encoded: bool = False,
     ) -> _Request:
-        """The GET of ``url``, entered with ``async with`` (or awaited) for its answer.
+        """The GET of ``url``, entered with ``async with`` for its answer.
 
         ``redirects``: follow them (else a 3xx is the answer); ``encoded``: the URL's path and
         query are sent exactly as given (a signed request's), never requoted."""
@@ -219,7 +212,6 @@ class Http1Client:
             if now - connection.idle_since > KEEPALIVE:
                 connection._hang_up()
                 continue
-            connection.reused = True
             return connection
         try:
             return await self._connect(origin)

@@ -122,7 +122,6 @@ class Connection(asyncio.Protocol):
         self.loop = client.loop
         self.transport: asyncio.Transport | None = None
         self.closed = False
-        self.reused = False
         self.idle_since = 0.0
         self.state = _IDLE
         self.body = BodyReader(self)
