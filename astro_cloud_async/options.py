@@ -22,7 +22,10 @@ from .fits.walker import (
     DEFAULT_NEXT_READ,
 )
 
-__all__ = ["BLOCK", "Options"]
+__all__ = ["BLOCK", "DEFAULT_CONNECTIONS_PER_HOST", "Options"]
+
+DEFAULT_CONNECTIONS_PER_HOST = 64
+"""Where an adaptive per-host limit starts."""
 
 _SECRET_FIELDS = frozenset({"auth", "headers", "account_key", "sas_token", "connection_string"})
 
@@ -34,8 +37,11 @@ class Options:
     # Concurrency
     concurrency: int = 256
     """Requests in flight at once, over all objects and hosts."""
-    connections_per_host: int = 64
-    """Open connections to any one host (HTTP keep-alive pool bound)."""
+    connections_per_host: int | None = None
+    """Requests in flight (and open connections) to any one host. ``None``: adaptive, starting
+    at 64 (:data:`DEFAULT_CONNECTIONS_PER_HOST`) and growing toward ``concurrency`` while the
+    host answers as fast as it did with fewer, shrinking back when its answers slow down (see
+    :mod:`astro_cloud_async.pool.limits`); a number: a fixed bound, never exceeded."""
     max_objects_in_flight: int | None = None
     """Objects being walked at once; default: ``concurrency``."""
 
@@ -107,9 +113,12 @@ class Options:
     max_hdus: int = DEFAULT_MAX_HDUS
 
     def __post_init__(self) -> None:
+        if self.connections_per_host is not None and self.connections_per_host < 1:
+            raise ConfigurationError(
+                f"connections_per_host must be at least 1, got {self.connections_per_host}"
+            )
         for name in (
             "concurrency",
-            "connections_per_host",
             "first_read",
             "next_read",
             "max_stream_bytes",
@@ -124,6 +133,15 @@ class Options:
             raise ConfigurationError("anon=True and requester_pays=True cannot be combined")
         if isinstance(self.suffixes, str):
             object.__setattr__(self, "suffixes", (self.suffixes,))
+
+    @property
+    def host_limits(self) -> tuple[int, int]:
+        """Where each host's limit of requests in flight starts, and how high it may grow."""
+        fixed = self.connections_per_host
+        if fixed is not None:
+            return fixed, fixed
+        start = min(DEFAULT_CONNECTIONS_PER_HOST, self.concurrency)
+        return start, max(start, self.concurrency)
 
     @classmethod
     def from_kwargs(cls, options: Options | None = None, /, **kwargs: Any) -> Options:

@@ -100,7 +100,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=_ints,
         default=None,
         help="requests in flight of the known-ranges ceiling, one run each (e.g. 64,128); "
-        "default: --concurrency, else our per-host bound and twice it",
+        "default: --concurrency, else where our per-host limit starts, twice that, and the "
+        "most it may grow to",
     )
     p.add_argument(
         "--repeat",
@@ -127,9 +128,8 @@ def _ceiling_concurrency(args: argparse.Namespace) -> list[int]:
         return [int(args.concurrency)]
     from astro_cloud_async import Options
 
-    defaults = Options()
-    per_host = min(defaults.concurrency, defaults.connections_per_host)
-    return [per_host, 2 * per_host]
+    start, ceiling = Options().host_limits
+    return sorted({start, 2 * start, ceiling})
 
 
 def _best(results: list[PeerResult]) -> PeerResult:
@@ -165,6 +165,8 @@ def run_backend(
         result = run_peer(label, spec, objects=subset, log_server=log_server, server_pids=pids)
         note = f"  {label}: {result.rate:,.1f} objects/s, {result.objects} objects"
         note += f" in {time.monotonic() - began:.1f} s"
+        if result.extra.get("highest_limit"):
+            note += f"; per-host limit grew to {result.extra['highest_limit']}"
         if result.failed or result.wrong_hdus:
             note += f"  FAILED {result.failed}, wrong HDU counts {result.wrong_hdus}"
             note += "".join(f"\n    {e}" for e in result.errors[:3])

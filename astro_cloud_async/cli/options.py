@@ -67,7 +67,12 @@ class Flag:
 
 FLAGS: tuple[Flag, ...] = (
     Flag("concurrency", int, "requests in flight at once (default 256)", "N"),
-    Flag("connections_per_host", int, "open connections to one host (default 64)", "N"),
+    Flag(
+        "connections_per_host",
+        int,
+        "requests in flight to one host, fixed (default: from 64, grown while answers stay fast)",
+        "N",
+    ),
     Flag("max_objects_in_flight", int, "objects walked at once (default: --concurrency)", "N"),
     Flag("first_read", parse_size, "size of an object's first read (default 10 blocks)", "SIZE"),
     Flag("next_read", parse_size, "size of a read after skipping data (default 8 blocks)", "SIZE"),

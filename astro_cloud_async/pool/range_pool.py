@@ -8,8 +8,9 @@ first), so after every release no queued request could have run. Only the store 
 the back-off sleep are awaited. A request that fails with a retryable error (:mod:`.retry`)
 gives its slot back while it waits out an exponential back-off with full jitter (or the
 server's ``Retry-After``), then queues again; ``retries + 1`` attempts at most. A host's
-limit starts at ``connections_per_host``, is halved when the host throttles and grows back as
-its requests succeed (:mod:`.throttle`). Range reads and listing pages go through the same
+limit starts at ``connections_per_host``, grows while the host answers as fast as with fewer
+requests in flight (when that option is left adaptive), and is halved when the host throttles
+(:mod:`.limits`). Range reads and listing pages go through the same
 loop; every error that leaves the pool is typed and carries the URL and offset.
 """
 
@@ -29,9 +30,9 @@ from ..options import Options
 from ..stores.base import Lister, ListPage, RangeReader, RangeResult
 from ..stores.capabilities import MultiRangeReader, RangesResult, SequentialBody, StreamOpener
 from .hosts import host_key
+from .limits import HostLimits
 from .retry import is_retryable, is_throttling, retry_delay
 from .stats import PoolStats
-from .throttle import HostLimits
 
 __all__ = ["RangePool"]
 
@@ -78,8 +79,9 @@ class RangePool:
         self._queues: dict[str, deque[_Waiter]] = {}
         """Waiting requests, one FIFO queue per host (only hosts with waiters are held)."""
         self._arrivals = 0
-        self.limits = HostLimits(options.connections_per_host)
-        """Each host's concurrency limit, lowered by throttling (see :mod:`.throttle`)."""
+        self.limits = HostLimits(*options.host_limits)
+        """Each host's concurrency limit, grown by answer time and cut by throttling (see
+        :mod:`.limits`)."""
 
     # --- admission (synchronous bookkeeping) ----------------------------------------------
 
@@ -323,12 +325,15 @@ class RangePool:
             except BaseException:
                 self._release(host)
                 raise
-            if host and self.limits.succeeded(host):
+            elapsed = time.perf_counter() - began
+            if host and self.limits.succeeded(
+                host, None if listing or hold else elapsed, host in self._queues, epoch
+            ):
                 self._show_limits()
             if not hold:
                 self._release(host)
             if not listing:
-                stats.latency.record(time.perf_counter() - began)
+                stats.latency.record(elapsed)
             return result
 
     # --- throttling ------------------------------------------------------------------------
@@ -343,6 +348,7 @@ class RangePool:
         stats.host_limits = limits.lowered
         stats.limit_cuts = limits.cuts
         stats.lowest_limit = limits.lowest
+        stats.highest_limit = limits.highest
 
     async def _back_off(self, attempt: int, error: BaseException | None = None) -> None:
         """Count retry number ``attempt`` and wait out its back-off (or the ``Retry-After`` of
@@ -366,7 +372,7 @@ class RangePool:
 
     def __repr__(self) -> str:
         s = self.stats
-        per_host = self.options.connections_per_host if s.limit is None else s.limit
+        per_host = self.limits.bound if s.limit is None else s.limit
         return (
             f"<RangePool active={s.in_flight} queued={s.queued} retrying={s.retrying} "
             f"limit={self.options.concurrency}/{per_host} per host "

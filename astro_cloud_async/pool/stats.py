@@ -7,7 +7,8 @@ constant over billions of requests; percentiles are read from the cumulative cou
 
 Throttling is shown here too: ``throttled`` counts the answers that asked us to slow down, and
 ``host_limits`` holds the hosts whose concurrency the pool has lowered (see
-:mod:`.throttle`), so a display can show the limit in force while it is below the bound.
+:mod:`.limits`), so a display can show the limit in force while it is below the bound;
+``highest_limit`` is the most requests in flight any host was allowed by answer time.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class StatsSnapshot:
     limit: int | None
     lowest_limit: int | None
     limit_cuts: int
+    highest_limit: int | None
     p50: float | None
     p90: float | None
     p99: float | None
@@ -113,7 +115,8 @@ class PoolStats:
     concurrency was halved for them; ``host_limits`` maps each host whose limit is lowered
     right now to that limit (empty once every host is back at ``connections_per_host``),
     ``limit`` is the lowest of them and ``lowest_limit`` the lowest over the pool's life
-    (``None`` when never lowered).
+    (``None`` when never lowered). ``highest_limit`` is the highest any host's limit grew to
+    while its answers stayed as fast as with fewer in flight (``None`` when none grew).
     """
 
     requests: int = 0
@@ -130,6 +133,7 @@ class PoolStats:
     throttled: int = 0
     limit_cuts: int = 0
     lowest_limit: int | None = None
+    highest_limit: int | None = None
     host_limits: dict[str, int] = field(default_factory=dict)
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
 
@@ -167,6 +171,7 @@ class PoolStats:
             limit=self.limit,
             lowest_limit=self.lowest_limit,
             limit_cuts=self.limit_cuts,
+            highest_limit=self.highest_limit,
             p50=self.p50,
             p90=self.p90,
             p99=self.p99,

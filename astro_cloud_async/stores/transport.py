@@ -70,7 +70,7 @@ def make_session(options: Options) -> aiohttp.ClientSession:
     """
     connector = aiohttp.TCPConnector(
         limit=options.concurrency,
-        limit_per_host=options.connections_per_host,
+        limit_per_host=options.host_limits[1],
         ttl_dns_cache=300,
         enable_cleanup_closed=False,
     )
@@ -88,7 +88,7 @@ def lean_client(options: Options) -> Http1Client:
     loop of its first request)."""
     return Http1Client(
         limit=options.concurrency,
-        limit_per_host=options.connections_per_host,
+        limit_per_host=options.host_limits[1],
         connect_timeout=options.connect_timeout,
         read_timeout=options.timeout,
     )

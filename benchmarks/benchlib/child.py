@@ -76,6 +76,7 @@ def run_ours(spec: dict[str, Any], objects: list[dict[str, Any]]) -> dict[str, A
             "client_bytes": stats.bytes,
             "client_retries": stats.retries,
             "p50_ms": (stats.p50 or 0) * 1e3,
+            "highest_limit": stats.highest_limit,
         }
 
     extra = asyncio.run(main())

@@ -30,6 +30,10 @@ class AccessLogEntry:
     """The ``x-amz-request-payer`` header (nginx logs it; others leave it ``None``)."""
     authorization: str | None = None
     """The scheme of the ``Authorization`` header (``AWS4-HMAC-SHA256``), where logged."""
+    connection: int | None = None
+    """The server's serial number of the connection the request came on (nginx)."""
+    in_flight: int | None = None
+    """Requests being answered when this one arrived, itself included (nginx counting them)."""
 
 
 def _none_if_dash(value: str) -> str | None:
@@ -38,11 +42,11 @@ def _none_if_dash(value: str) -> str | None:
 
 def parse_tab_line(line: str) -> AccessLogEntry:
     """``request-line <TAB> status <TAB> body-bytes <TAB> range`` (nginx and Apache format),
-    then (nginx) the request-payer header and the Authorization header, of which only the
-    scheme is kept."""
+    then (nginx) the request-payer header, the Authorization header, of which only the scheme
+    is kept, the connection's serial number and the count of requests in flight."""
     fields = line.rstrip("\n").split("\t")
     request, status, sent, range_ = fields[:4]
-    payer, authorization = [*fields[4:6], "-", "-"][:2]
+    payer, authorization, connection, in_flight = [*fields[4:8], "-", "-", "-", "-"][:4]
     method, _, rest = request.partition(" ")
     path = rest.rsplit(" ", 1)[0] if " " in rest else rest
     return AccessLogEntry(
@@ -53,6 +57,8 @@ def parse_tab_line(line: str) -> AccessLogEntry:
         range=_none_if_dash(range_),
         request_payer=_none_if_dash(payer),
         authorization=_none_if_dash(authorization.split(" ", 1)[0]),
+        connection=None if connection in ("", "-") else int(connection),
+        in_flight=None if in_flight in ("", "-") else int(in_flight),
     )
 
 

@@ -3,8 +3,11 @@
 Used three ways: a plain static server (``max_ranges=None``), one that ignores Range and
 answers 200 with the whole body (``max_ranges=0``), and, with ``delay``, one that waits before
 every response (through the Lua module's ``ngx.sleep``) to stand in for an object store's time
-to first byte. ``start_nginx_proxy`` puts the same logging in front of another server (the S3
-server), so requests to it can be counted too.
+to first byte. With ``count_in_flight`` each answer carries (and the access log records) how
+many requests were being answered when it arrived, and with ``queue_past`` the wait grows in
+proportion past that many, as a server that queues work beyond its capacity answers.
+``start_nginx_proxy`` puts the same logging in front of another server (the S3 server), so
+requests to it can be counted too.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ LUA_MODULES = (
 
 _LOG_FORMAT = (
     r"log_format counted '$request\t$status\t$body_bytes_sent\t$http_range"
-    r"\t$http_x_amz_request_payer\t$http_authorization';"
+    r"\t$http_x_amz_request_payer\t$http_authorization\t$connection\t$sent_http_x_in_flight';"
 )
 
 
@@ -58,6 +61,8 @@ def _config(
     delay: float | None,
     http_extra: str,
     workers: int,
+    count_in_flight: bool = False,
+    queue_past: int | None = None,
 ) -> str:
     modules = ""
     if delay is not None:
@@ -66,6 +71,9 @@ def _config(
             raise ServerStartError(f"delay needs libnginx-mod-http-lua: missing {missing}")
         modules = "\n".join(f"load_module {p};" for p in LUA_MODULES)
     sleep = f"access_by_lua_block {{ ngx.sleep({delay:.6f}) }}" if delay is not None else ""
+    if delay is not None and (count_in_flight or queue_past is not None):
+        sleep = _counting_sleep(delay, queue_past)
+        http_extra += "\n    lua_shared_dict load 1m;"
     temp = "\n".join(
         f"    {kind}_temp_path {workdir / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -102,6 +110,23 @@ http {{
 """
 
 
+def _counting_sleep(delay: float, queue_past: int | None) -> str:
+    """Lua that counts requests being answered, tells each answer the count and waits
+    ``delay``, or ``delay * count / queue_past`` once the count is past ``queue_past``."""
+    wait = f"{delay:.6f}"
+    if queue_past is not None:
+        wait = f"math.max({delay:.6f}, {delay:.6f} * n / {queue_past})"
+    return f"""access_by_lua_block {{
+                local n = ngx.shared.load:incr("active", 1, 0)
+                ngx.ctx.counted = true
+                ngx.header["X-In-Flight"] = n
+                ngx.sleep({wait})
+            }}
+            log_by_lua_block {{
+                if ngx.ctx.counted then ngx.shared.load:incr("active", -1, 0) end
+            }}"""
+
+
 def _start(
     kind: str,
     root: Path,
@@ -111,6 +136,8 @@ def _start(
     workdir: Path | None,
     http_extra: str = "",
     workers: int = 1,
+    count_in_flight: bool = False,
+    queue_past: int | None = None,
 ) -> HTTPServer:
     binary = nginx_binary()
     owned = workdir is None
@@ -128,6 +155,8 @@ def _start(
                 delay=delay,
                 http_extra=http_extra,
                 workers=workers,
+                count_in_flight=count_in_flight,
+                queue_past=queue_past,
             )
         )
         error_log = workdir / "error.log"
@@ -156,17 +185,30 @@ def start_nginx(
     delay: float | None = None,
     workdir: Path | None = None,
     workers: int = 1,
+    count_in_flight: bool = False,
+    queue_past: int | None = None,
 ) -> HTTPServer:
     """Serve ``root`` with nginx on 127.0.0.1.
 
     ``max_ranges=0`` disables Range (200 with the whole body), ``delay`` (seconds) holds every
-    answer back that long, ``workers`` sets nginx's worker processes.
+    answer back that long, ``workers`` sets nginx's worker processes. With ``delay``:
+    ``count_in_flight`` logs how many requests were being answered as each arrived, and
+    ``queue_past`` (which implies it) stretches the wait in proportion past that many.
     """
     root = Path(root).resolve()
     location = f"root {root};"
     if max_ranges is not None:
         location += f" max_ranges {max_ranges};"
-    return _start("nginx", root, location, delay=delay, workdir=workdir, workers=workers)
+    return _start(
+        "nginx",
+        root,
+        location,
+        delay=delay,
+        workdir=workdir,
+        workers=workers,
+        count_in_flight=count_in_flight,
+        queue_past=queue_past,
+    )
 
 
 def start_nginx_proxy(
