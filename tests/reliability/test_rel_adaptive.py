@@ -46,7 +46,7 @@ def flat(linked: Path) -> Iterator[HTTPServer]:
 
 @pytest.fixture(scope="module")
 def queueing(linked: Path) -> Iterator[HTTPServer]:
-    server = start_or_skip(lambda: start_nginx(linked, delay=0.01, queue_past=CAPACITY))
+    server = start_or_skip(lambda: start_nginx(linked, delay=0.02, queue_past=CAPACITY))
     yield server
     server.stop()
 
