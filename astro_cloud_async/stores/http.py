@@ -198,7 +198,7 @@ class HTTPStore(StoreBase):
                 if answer is not None:
                     self.hosts.record(url, answer, resp.headers)
                 modified = resp.headers.get("Last-Modified")
-        etag = next((p.etag for p in result.parts), None)
+        etag = result.parts[0].etag if result.parts else None
         check_if_match(url, start, if_match, etag)
         if etag is None and modified is not None:
             parts = tuple(dataclasses.replace(p, last_modified=modified) for p in result.parts)

@@ -35,13 +35,14 @@ MAX_PREAMBLE = 4096
 """Most bytes allowed before the first delimiter."""
 
 _BOUNDARY = re.compile(r';\s*boundary\s*=\s*(?:"([^"]{1,200})"|([^\s;"]{1,200}))', re.IGNORECASE)
-_PART_RANGE = re.compile(
-    rb"(?:^|\n)content-range:[ \t]*bytes[ \t]+([0-9]{1,20})-([0-9]{1,20})/([0-9]{1,20}|\*)[ \t]*\r",
+_PART_HEAD = re.compile(
+    rb"(?:(?!content-range:)[^\r\n:]*:[^\r\n]*\r\n)*"
+    rb"content-range:[ \t]*bytes[ \t]+([0-9]{1,20})-([0-9]{1,20})/([0-9]{1,20}|\*)[ \t]*\r\n"
+    rb"(?:[^\r\n:]*:[^\r\n]*\r\n)*\r\n",
     re.IGNORECASE,
 )
-"""A part's Content-Range as real servers write it, for :meth:`ByteRangesParser._whole`."""
-_HEADER_LINES = re.compile(rb"(?:[^\r\n:]*:[^\r\n]*\r\n)+")
-"""A part's header block as real servers write it: lines with a colon, each ending in CRLF."""
+"""A part's header block up to its blank line, as real servers write it (lines with a colon,
+each ending in CRLF, one plain Content-Range), for :meth:`ByteRangesParser._whole`."""
 
 
 def boundary_of(content_type: str | None) -> bytes | None:
@@ -188,27 +189,24 @@ class ByteRangesParser:
         if not data.startswith(delimiter + b"\r\n", pos):
             return None
         pos += len(delimiter) + 2
+        link = b"\r\n" + delimiter  # ends each part's data
         parts: list[BytePart] = []
         while True:
-            end = data.find(b"\r\n\r\n", pos, pos + MAX_PART_HEADERS)
-            if end < 0:
+            head = _PART_HEAD.match(data, pos, pos + MAX_PART_HEADERS)
+            if head is None:
                 return None
-            block = data[pos : end + 2]
-            if _HEADER_LINES.fullmatch(block) is None:
-                return None
-            m = _PART_RANGE.search(block)
-            if m is None or block.lower().count(b"content-range") != 1:
-                return None  # none in the plain form, or another one the general reader may take
-            first, last = int(m[1]), int(m[2])
-            n = last - first + 1
+            start = head.end()
+            if data[pos:start].lower().count(b"content-range") != 1:
+                return None  # another one the general reader may take
+            first = int(head[1])
+            n = int(head[2]) - first + 1
             if n < 1 or n > max_part:
                 return None
-            start = end + 4
             stop = start + n
-            after = stop + 2 + len(delimiter)
-            if after + 2 > size or data[stop:after] != b"\r\n" + delimiter:
+            after = stop + len(link)
+            if after + 2 > size or not data.startswith(link, stop):
                 return None
-            total = None if m[3] == b"*" else int(m[3])
+            total = None if head[3] == b"*" else int(head[3])
             parts.append(BytePart(first, data[start:stop], total))
             if data.startswith(b"--\r\n", after):
                 self._state, self._buf, self._pos = _State.DONE, b"", 0

@@ -75,9 +75,25 @@ def _past_end(ranges: Ranges, total: int | None, etag: str | None) -> list[Range
     return [RangeResult(b"", start, total, etag) for start, _ in ranges if start >= total]
 
 
-def _covered(start: int, end: int, total: int | None, parts: Sequence[RangeResult]) -> bool:
-    want_end = end if total is None else min(end, total)
-    return any(p.start <= start and p.end >= want_end for p in parts)
+def _uncovered(
+    ranges: Ranges, total: int | None, parts: Sequence[RangeResult]
+) -> tuple[tuple[int, int], ...]:
+    """The ranges starting inside the object (all, when its size is unknown) that no one of
+    ``parts`` holds whole (up to the object's end)."""
+    missing: list[tuple[int, int]] = []
+    for start, end in ranges:
+        if total is not None:
+            if start >= total:
+                continue
+            want_end = min(end, total)
+        else:
+            want_end = end
+        for p in parts:
+            if p.start <= start and p.start + len(p.data) >= want_end:
+                break
+        else:
+            missing.append((start, end))
+    return tuple(missing)
 
 
 async def read_ranges_response(
@@ -140,7 +156,7 @@ async def _read_multipart(
     parts: list[RangeResult] = []
     total: int | None = None
     content = resp.content
-    received = 0
+    received = kept = 0
     try:
         while not parser.done:
             chunk = await content.readany()
@@ -149,19 +165,23 @@ async def _read_multipart(
                 break
             received += len(chunk)
             for part in parser.feed(chunk):
-                if part.total is not None:
-                    if total is not None and part.total != total:
+                first, data, size = part.first, part.data, part.total
+                if size is not None:
+                    if total is not None and size != total:
                         raise ResponseError(
-                            f"parts of one answer give sizes {total} and {part.total}",
-                            offset=part.first,
+                            f"parts of one answer give sizes {total} and {size}", offset=first
                         )
-                    total = part.total
-                if not any(part.first < end and part.end > start for start, end in ranges):
+                    total = size
+                part_end = first + len(data)
+                for start, end in ranges:
+                    if first < end and part_end > start:
+                        break
+                else:
                     raise ResponseError(
-                        f"part {part.first}-{part.end - 1} lies over no range asked for",
-                        offset=part.first,
+                        f"part {first}-{part_end - 1} lies over no range asked for", offset=first
                     )
-                parts.append(RangeResult(part.data, part.first, part.total, etag))
+                parts.append(RangeResult(data, first, size, etag))
+                kept += len(data)
     except ResponseError as err:
         resp.close()
         if err.offset is None:
@@ -170,9 +190,7 @@ async def _read_multipart(
     if not content.at_eof():
         resp.close()
     parts.extend(_past_end(ranges, total, etag))
-    missing = tuple((s, e) for s, e in _within(ranges, total) if not _covered(s, e, total, parts))
-    framing = received - sum(len(p.data) for p in parts)
-    return RangesResult(tuple(parts), missing, framing)
+    return RangesResult(tuple(parts), _uncovered(ranges, total, parts), received - kept)
 
 
 async def _read_in_order(

@@ -201,3 +201,79 @@ def test_a_part_with_two_content_ranges_is_left_to_the_general_reader() -> None:
     )
     assert ByteRangesParser(BOUNDARY, max_part=100)._whole(data) is None
     assert [(p.first, p.data) for p in parse([data], max_part=100)] == [(0, b"ab")]
+
+
+# Header blocks real servers write, and ones they do not: the whole-body reading must either
+# leave a body to the general reader or read it exactly as that reader does.
+_OTHER_HEADERS = [
+    b"Content-Type: application/octet-stream",
+    b"content-type:application/fits",
+    b"X-Note: a:b:c",
+    b"X-Empty:",
+]
+_RANGE_HEADERS = [
+    b"Content-Range: bytes %(a)d-%(b)d/%(t)d",
+    b"Content-range: bytes %(a)d-%(b)d/%(t)d",
+    b"CONTENT-RANGE:bytes\t%(a)d-%(b)d/%(t)d \t",
+    b"Content-Range: BYTES %(a)d-%(b)d/*",
+    b" Content-Range: bytes %(a)d-%(b)d/%(t)d",
+    b"Content-Range : bytes %(a)d-%(b)d/%(t)d",
+    b"Content-Range: bytes %(a)d-%(b)d / %(t)d",
+    b"Content-Range: bytes %(a)d-%(c)d/%(t)d",  # a length off by one
+    b"Content-Range: bytes %(b)d-%(a)d/%(t)d",
+    b"Content-Range: bytes */%(t)d",
+    b"Content-Ranges: bytes %(a)d-%(b)d/%(t)d",
+    b"Content-Range: bytes 0-0/1\r\nContent-Range: bytes %(a)d-%(b)d/%(t)d",
+    b"Content-Range: bytes %(a)d-%(b)d/%(t)d\r\ncontent-range: bytes 0-0/1",
+    b"Content-Range: bytes %(a)d-%(b)d/%(t)d\nX-Bare: lf",
+    b"X-No-Colon\r\nContent-Range: bytes %(a)d-%(b)d/%(t)d",
+    b"X-Note: content-range\r\nContent-Range: bytes %(a)d-%(b)d/%(t)d",
+    b"Content-Range : bytes %(a)d-%(b)d/*\r\nContent-Range: bytes %(a)d-%(b)d/%(t)d",
+]
+_PLAIN = 4  # the forms before this one are those real servers write
+
+
+def _varied_body(rng: random.Random) -> tuple[bytes, bool]:
+    """A body whose part headers come in any of the forms above, and whether every part's
+    header block is in a plain form."""
+    out = rng.choice([b"\r\n", b""])
+    plain = True
+    for n in range(rng.randint(1, 4)):
+        first = rng.randrange(0, 10**6, 2880)
+        data = rng.choice([rng.randbytes(rng.randint(1, 300)), b"\r\n--" + BOUNDARY + b"\r\n"])
+        form = rng.randrange(len(_RANGE_HEADERS)) if rng.random() < 0.4 else rng.randrange(_PLAIN)
+        plain = plain and form < _PLAIN
+        values = {b"a": first, b"b": first + len(data) - 1, b"c": first + len(data), b"t": 10**6}
+        lines = rng.sample(_OTHER_HEADERS, rng.randint(0, 2))
+        lines.insert(rng.randint(0, len(lines)), _RANGE_HEADERS[form] % values)
+        delimiter = b"--" + BOUNDARY
+        if n and rng.random() < 0.1:
+            delimiter, plain = delimiter[:-1] + b"2", False  # another boundary, as long
+        out += (b"\r\n" if n else b"") + delimiter + b"\r\n"
+        out += b"\r\n".join(lines) + b"\r\n\r\n" + data
+    return out + b"\r\n--" + BOUNDARY + b"--\r\n", plain
+
+
+def _outcome(chunks: list[bytes]) -> object:
+    """The parts read from ``chunks``, or the error raised, as plain values."""
+    try:
+        return [(p.first, p.data, p.total) for p in parse(chunks)]
+    except ResponseError as err:
+        return (str(err), err.code, err.offset)
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_the_whole_body_reading_agrees_with_the_general_one_on_varied_headers(seed: int) -> None:
+    rng = random.Random(seed)
+    data, plain = _varied_body(rng)
+    general = _outcome([data[i : i + 1] for i in range(len(data))])  # a byte at a time
+    fast = ByteRangesParser(BOUNDARY, max_part=1 << 20)._whole(data)
+    if plain:
+        assert fast is not None
+    if fast is not None:
+        assert [(p.first, p.data, p.total) for p in fast] == general
+    # Fed whole, in two pieces or at random cuts, a body gives what the general reader gives.
+    cut = rng.randint(1, len(data) - 1)
+    sizes = [rng.randint(1, 200) for _ in range(len(data) // 40)]
+    for chunks in ([data], [data[:cut], data[cut:]], cuts(data, sizes)):
+        assert _outcome(chunks) == general
