@@ -178,3 +178,19 @@ def test_options_give_where_limits_start_and_how_high_they_grow(
 ) -> None:
     options = Options(connections_per_host=given, concurrency=concurrency)
     assert options.host_limits == expected
+
+
+def test_answers_admitted_under_an_earlier_limit_are_not_counted() -> None:
+    limits = HostLimits(64, 256)
+    before = limits.epoch("a")
+    assert _window(limits, 0.025) and limits.limit("a") == 128
+    assert limits.epoch("a") == before + 1  # a change starts a new window of admissions
+    # Slow answers to requests admitted at 64 say nothing of 128: they fill no window.
+    assert not any(limits.succeeded("a", 5.0, True, before) for _ in range(1000))
+    assert limits.limit("a") == 128
+    now = limits.epoch("a")
+    changed = [limits.succeeded("a", 0.025, True, now) for _ in range(128)]
+    assert changed[-1] and limits.limit("a") == 256
+    # A throttling answer to a request admitted before the last change cuts nothing.
+    assert not limits.throttled("a", now) and limits.limit("a") == 256
+    assert limits.throttled("a", limits.epoch("a")) and limits.limit("a") == 128
