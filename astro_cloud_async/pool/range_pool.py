@@ -8,10 +8,10 @@ first), so after every release no queued request could have run. Only the store 
 the back-off sleep are awaited. A request that fails with a retryable error (:mod:`.retry`)
 gives its slot back while it waits out an exponential back-off with full jitter (or the
 server's ``Retry-After``), then queues again; ``retries + 1`` attempts at most. A host's
-limit starts at ``connections_per_host``, grows while the host answers as fast as with fewer
-requests in flight (when that option is left adaptive), and is halved when the host throttles
-(:mod:`.limits`). Range reads and listing pages go through the same
-loop; every error that leaves the pool is typed and carries the URL and offset.
+limit starts at ``connections_per_host`` (64 when that option is left adaptive), grows while
+the host answers as fast as with fewer requests in flight (adaptive only), and is halved when
+the host throttles (:mod:`.limits`). Range reads and listing pages go through the same loop;
+every error that leaves the pool is typed and carries the URL and offset.
 """
 
 from __future__ import annotations
