@@ -113,18 +113,16 @@ class Options:
     max_hdus: int = DEFAULT_MAX_HDUS
 
     def __post_init__(self) -> None:
-        if self.connections_per_host is not None and self.connections_per_host < 1:
-            raise ConfigurationError(
-                f"connections_per_host must be at least 1, got {self.connections_per_host}"
-            )
         for name in (
             "concurrency",
+            "connections_per_host",
             "first_read",
             "next_read",
             "max_stream_bytes",
         ):
-            if getattr(self, name) < 1:
-                raise ConfigurationError(f"{name} must be at least 1, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigurationError(f"{name} must be at least 1, got {value}")
         if self.retries < 0:
             raise ConfigurationError(f"retries must be >= 0, got {self.retries}")
         if self.timeout <= 0 or self.connect_timeout <= 0:
